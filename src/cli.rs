@@ -1,0 +1,182 @@
+//! The command line: with no subcommand, the mdBook preprocessor protocol
+//! (`[context, book]` JSON on stdin, the book on stdout); `supports`, and the
+//! author's commands `check`, `bless` and `clean`. Each returns an exit code;
+//! nothing here panics on bad input.
+
+use crate::{Mode, Options, PythonPreprocessor, print_report};
+use clap::{Parser, Subcommand};
+use mdbook_driver::MDBook;
+use mdbook_preprocessor::Preprocessor;
+use mdbook_preprocessor::book::Book;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mdbook-python",
+    version,
+    about = "An mdBook preprocessor that runs every Python snippet at build time, verifies its output, and makes it runnable in the browser.",
+    long_about = "An mdBook preprocessor that runs every Python snippet at build time, verifies its output, and makes it runnable in the browser.\n\nWith no subcommand it speaks mdBook's preprocessor protocol: add `[preprocessor.python]` to book.toml and run `mdbook build`."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Tell mdBook whether a renderer is supported (all are: html gets the
+    /// full experience, the others plain Markdown).
+    Supports { renderer: String },
+    /// Run every snippet of a book and verify its output; exit 1 on any failure.
+    Check {
+        /// The book's folder (holding book.toml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Run everything again, ignoring and not filling the result cache.
+        #[arg(long)]
+        no_cache: bool,
+    },
+    /// Write the real outputs into the book's `output` blocks.
+    Bless {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[arg(long)]
+        no_cache: bool,
+    },
+    /// Remove the cache folder (results and assets).
+    Clean {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+/// The whole program.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => preprocess(),
+        Some(Command::Supports { .. }) => ExitCode::SUCCESS,
+        Some(Command::Check { dir, no_cache }) => check(&dir, no_cache),
+        Some(Command::Bless { dir, no_cache }) => crate::bless::bless(&dir, no_cache),
+        Some(Command::Clean { dir }) => clean(&dir),
+    }
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("mdbook-python: {msg}");
+    ExitCode::FAILURE
+}
+
+/// Check the calling mdBook's version in the raw JSON before deserialising
+/// the book, so an incompatible mdBook gets a sentence, not a parse error.
+pub fn parse_input(input: &str) -> Result<(mdbook_preprocessor::PreprocessorContext, Book), String> {
+    let value: serde_json::Value = serde_json::from_str(input).map_err(|e| {
+        format!("the input on stdin is not the JSON mdBook sends ({e}); this command is run by `mdbook build`, see `mdbook-python --help`")
+    })?;
+    let version = value
+        .get(0)
+        .and_then(|ctx| ctx.get("mdbook_version"))
+        .and_then(|v| v.as_str())
+        .ok_or("the input on stdin is not the `[context, book]` pair mdBook sends: no `mdbook_version`; see `mdbook-python --help`")?;
+    let req = semver::VersionReq::parse(crate::MDBOOK_REQUIREMENT).map_err(|e| e.to_string())?;
+    let running = semver::Version::parse(version)
+        .map_err(|e| format!("mdBook reported the version `{version}`, which is not a version number ({e})"))?;
+    if !req.matches(&running) {
+        return Err(format!(
+            "mdbook-python {} works with mdBook 0.5 (built against mdbook-preprocessor {}), but it is being run by mdBook {running}; install mdBook 0.5 with `cargo install mdbook --version 0.5.4 --locked`",
+            env!("CARGO_PKG_VERSION"),
+            mdbook_preprocessor::MDBOOK_VERSION
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        format!("mdBook {running} sent a book this version cannot read ({e}); please report it")
+    })
+}
+
+fn preprocess() -> ExitCode {
+    let mut input = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+        return fail(format!("cannot read stdin: {e}"));
+    }
+    let (ctx, book) = match parse_input(&input) {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    let pre = PythonPreprocessor::new(Options::default());
+    let book = match pre.run(&ctx, book) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("{e}").trim_start_matches("mdbook-python: ")),
+    };
+    let mut out = std::io::stdout().lock();
+    match serde_json::to_writer(&mut out, &book).map(|_| out.flush()) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("cannot write the book to stdout: {e}")),
+    }
+}
+
+/// A renderer that renders nothing: `check` only needs the preprocessors to
+/// run as they would for html.
+struct CheckRenderer;
+
+impl mdbook_renderer::Renderer for CheckRenderer {
+    fn name(&self) -> &str {
+        "html"
+    }
+    fn render(&self, _ctx: &mdbook_renderer::RenderContext) -> mdbook_renderer::errors::Result<()> {
+        Ok(())
+    }
+}
+
+/// Load a book as mdBook does, with our preprocessor in check mode.
+pub fn load(dir: &Path) -> Result<MDBook, String> {
+    if !dir.join("book.toml").exists() {
+        return Err(format!("{} has no book.toml: pass the book's folder (e.g. `mdbook-python check path/to/book`)", dir.display()));
+    }
+    MDBook::load(dir).map_err(|e| format!("cannot load the book in {}: {e:#}", dir.display()))
+}
+
+fn display_root(dir: &Path) -> PathBuf {
+    if dir == Path::new(".") { PathBuf::new() } else { dir.to_path_buf() }
+}
+
+fn check(dir: &Path, no_cache: bool) -> ExitCode {
+    let mut md = match load(dir) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    let options = Options { mode: Mode::Check, no_cache, display_root: display_root(dir) };
+    md.with_preprocessor(PythonPreprocessor::new(options));
+    match md.preprocess_book(&CheckRenderer) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("{e:#}").trim_start_matches("mdbook-python: ")),
+    }
+}
+
+fn clean(dir: &Path) -> ExitCode {
+    let md = match load(dir) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    let table: Option<serde_json::Value> = md.config.get("preprocessor.python").ok().flatten();
+    let config = match crate::config::Config::from_table(table.as_ref(), None, None) {
+        Ok(c) => c,
+        Err(errors) => {
+            print_report(&crate::Report { diagnostics: errors, ..Default::default() });
+            return ExitCode::FAILURE;
+        }
+    };
+    let cache = config.cache_dir_in(&md.root);
+    match crate::execute::fs::remove_dir(&cache) {
+        Ok(true) => {
+            eprintln!("mdbook-python: removed {}", cache.display());
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            eprintln!("mdbook-python: nothing to clean ({} does not exist)", cache.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("cannot remove {}: {e}", cache.display())),
+    }
+}

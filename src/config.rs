@@ -1,0 +1,261 @@
+//! Config: the `[preprocessor.python]` table of book.toml, typed and strict.
+//! Every key is documented here and in the user guide; an unknown key or a
+//! value of the wrong type is an error that names the key (and the closest
+//! known one) and the line of book.toml where it stands.
+
+use crate::diagnostics::{Diagnostic, closest};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The Pyodide release the front end loads by default.
+pub const DEFAULT_PYODIDE_URL: &str = "https://cdn.jsdelivr.net/pyodide/v314.0.7/full/";
+
+/// When does a Python block run at build time?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// Every Python block runs unless marked `norun`.
+    All,
+    /// Only blocks marked `run` run (books made mostly of fragments).
+    Marked,
+}
+
+/// What a wrong author-written output does to the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnMismatch {
+    Error,
+    Warn,
+}
+
+/// The plugin's configuration, with defaults filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Interpreter to run snippets with (`python`, default `python3`): a
+    /// command on PATH or a path (a virtual environment's `bin/python`).
+    pub python: String,
+    /// Seconds a snippet may run (`timeout`, default 10).
+    pub timeout: f64,
+    /// Bytes of output kept per snippet (`output-limit`, default 65536).
+    pub output_limit: usize,
+    /// `on-mismatch`: `error` (default) or `warn`.
+    pub on_mismatch: OnMismatch,
+    /// `run`: `all` (default) or `marked`.
+    pub run: RunMode,
+    /// Interpreter workers run in parallel (`jobs`, default: the number of cores).
+    pub jobs: usize,
+    /// Reuse results of unchanged snippets (`cache`, default true).
+    pub cache: bool,
+    /// Where results and the front-end assets live (`cache-dir`, default
+    /// `.mdbook-python`, relative to the book root). Never the source folder.
+    pub cache_dir: PathBuf,
+    /// Where the browser loads Pyodide from (`pyodide-url`).
+    pub pyodide_url: String,
+    /// The hidden-line prefix for Python, read from
+    /// `[output.html.code.hidelines] python` so display and execution agree.
+    pub hidelines: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            python: "python3".into(),
+            timeout: 10.0,
+            output_limit: 64 * 1024,
+            on_mismatch: OnMismatch::Error,
+            run: RunMode::All,
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            cache: true,
+            cache_dir: PathBuf::from(".mdbook-python"),
+            pyodide_url: DEFAULT_PYODIDE_URL.into(),
+            hidelines: None,
+        }
+    }
+}
+
+/// Keys of our own, then the keys mdBook itself reads from every
+/// preprocessor table.
+const KEYS: &[&str] = &[
+    "python",
+    "timeout",
+    "output-limit",
+    "on-mismatch",
+    "run",
+    "jobs",
+    "cache",
+    "cache-dir",
+    "pyodide-url",
+    "command",
+    "renderers",
+    "before",
+    "after",
+    "optional",
+];
+
+impl Config {
+    /// Read the config from mdBook's: `table` is `[preprocessor.python]` as
+    /// JSON, `hidelines` the `python` entry of `[output.html.code.hidelines]`,
+    /// `book_toml` the text of book.toml (for line numbers in errors).
+    pub fn from_table(
+        table: Option<&Value>,
+        hidelines: Option<String>,
+        book_toml: Option<&str>,
+    ) -> Result<Config, Vec<Diagnostic>> {
+        let mut config = Config {
+            hidelines,
+            ..Config::default()
+        };
+        let Some(Value::Object(map)) = table else {
+            return Ok(config);
+        };
+        let mut errors = Vec::new();
+        let err = |key: &str, msg: String| {
+            let line = book_toml.map_or(0, |t| line_of_key(t, key));
+            Diagnostic::error("book.toml", line, msg)
+        };
+        for (key, value) in map {
+            let bad = |expected: &str| {
+                err(
+                    key,
+                    format!("`preprocessor.python.{key}` must be {expected}, not `{value}`"),
+                )
+            };
+            match key.as_str() {
+                "python" => match value.as_str() {
+                    Some(s) if !s.trim().is_empty() => config.python = s.to_string(),
+                    _ => errors.push(bad("a non-empty string (a command or a path)")),
+                },
+                "timeout" => match value.as_f64() {
+                    Some(t) if t > 0.0 && t <= 86_400.0 => config.timeout = t,
+                    _ => errors.push(bad("a number of seconds between 0 and 86400")),
+                },
+                "output-limit" => match value.as_u64() {
+                    Some(n) if n > 0 => config.output_limit = n as usize,
+                    _ => errors.push(bad("a positive number of bytes")),
+                },
+                "on-mismatch" => match value.as_str() {
+                    Some("error") => config.on_mismatch = OnMismatch::Error,
+                    Some("warn") => config.on_mismatch = OnMismatch::Warn,
+                    _ => errors.push(bad("\"error\" or \"warn\"")),
+                },
+                "run" => match value.as_str() {
+                    Some("all") => config.run = RunMode::All,
+                    Some("marked") => config.run = RunMode::Marked,
+                    _ => errors.push(bad("\"all\" or \"marked\"")),
+                },
+                "jobs" => match value.as_u64() {
+                    Some(n) if (1..=256).contains(&n) => config.jobs = n as usize,
+                    _ => errors.push(bad("a whole number from 1 to 256")),
+                },
+                "cache" => match value.as_bool() {
+                    Some(b) => config.cache = b,
+                    None => errors.push(bad("true or false")),
+                },
+                "cache-dir" => match value.as_str() {
+                    Some(s) if !s.trim().is_empty() => config.cache_dir = PathBuf::from(s),
+                    _ => errors.push(bad("a path")),
+                },
+                "pyodide-url" => match value.as_str() {
+                    Some(s) if !s.trim().is_empty() => {
+                        let mut s = s.to_string();
+                        if !s.ends_with('/') {
+                            s.push('/');
+                        }
+                        config.pyodide_url = s;
+                    }
+                    _ => errors.push(bad("a URL or a path relative to the book's root")),
+                },
+                "command" | "renderers" | "before" | "after" | "optional" => {}
+                other => {
+                    let mut d = err(
+                        other,
+                        format!("unknown key `{other}` in [preprocessor.python]"),
+                    );
+                    d = match closest(other, KEYS) {
+                        Some(c) => d.with_help(format!("did you mean `{c}`?")),
+                        None => d.with_help(format!("known keys: {}", KEYS[..9].join(", "))),
+                    };
+                    errors.push(d);
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The cache folder, absolute.
+    pub fn cache_dir_in(&self, root: &Path) -> PathBuf {
+        root.join(&self.cache_dir)
+    }
+}
+
+/// The 1-based line of `key = ` inside `[preprocessor.python]` of book.toml.
+fn line_of_key(book_toml: &str, key: &str) -> usize {
+    let mut in_table = false;
+    for (i, line) in book_toml.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            in_table = t.trim_matches(|c| c == '[' || c == ']').trim() == "preprocessor.python";
+            continue;
+        }
+        if in_table
+            && let Some((k, _)) = t.split_once('=')
+            && k.trim().trim_matches('"') == key
+        {
+            return i + 1;
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_without_a_table() {
+        let c = Config::from_table(None, None, None).unwrap();
+        assert_eq!(c.python, "python3");
+        assert_eq!(c.timeout, 10.0);
+        assert_eq!(c.output_limit, 65536);
+        assert_eq!(c.run, RunMode::All);
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let t = json!({"python": "py", "timeout": 2, "output-limit": 10, "on-mismatch": "warn",
+            "run": "marked", "jobs": 3, "cache": false, "cache-dir": "c", "pyodide-url": "pyodide",
+            "command": "x"});
+        let c = Config::from_table(Some(&t), Some("~".into()), None).unwrap();
+        assert_eq!(c.python, "py");
+        assert_eq!(c.timeout, 2.0);
+        assert_eq!(c.output_limit, 10);
+        assert_eq!(c.on_mismatch, OnMismatch::Warn);
+        assert_eq!(c.run, RunMode::Marked);
+        assert_eq!(c.jobs, 3);
+        assert!(!c.cache);
+        assert_eq!(c.pyodide_url, "pyodide/");
+        assert_eq!(c.hidelines.as_deref(), Some("~"));
+    }
+
+    #[test]
+    fn unknown_key_names_the_closest_and_the_line() {
+        let toml = "[book]\ntitle = \"x\"\n\n[preprocessor.python]\ntimout = 3\n";
+        let t = json!({"timout": 3});
+        let e = Config::from_table(Some(&t), None, Some(toml)).unwrap_err();
+        assert_eq!(
+            e[0].to_string(),
+            "error: unknown key `timout` in [preprocessor.python]\n  --> book.toml:5\n   = help: did you mean `timeout`?"
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_errors() {
+        let t = json!({"timeout": "ten", "run": "some"});
+        let e = Config::from_table(Some(&t), None, None).unwrap_err();
+        assert_eq!(e.len(), 2);
+        assert!(e.iter().any(|d| d.message.contains("`preprocessor.python.run` must be \"all\" or \"marked\"")));
+    }
+}

@@ -1,0 +1,153 @@
+//! The result cache: one small JSON file per job under
+//! `<cache-dir>/results/`, named by a BLAKE3 hash of everything that can change
+//! what the job prints (the interpreter's exact build, the worker's code, each
+//! program's code, stdin, mode, timeout and output limit, in order). Prose and
+//! display-only attributes are not part of it. Files are written to a temporary
+//! name and renamed, so two builds at once never see half a file; an entry that
+//! does not parse is ignored and recomputed.
+
+use super::{Interpreter, Outcome};
+use crate::plan::{Job, Mode};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Bump when the meaning of a cached result changes.
+const FORMAT: &str = "mdbook-python cache v1";
+
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    /// A cache in `cache_dir` (created on first write, with a `.gitignore`).
+    pub fn new(cache_dir: &Path) -> Self {
+        Cache { dir: cache_dir.join("results") }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(&key[..2]).join(format!("{key}.json"))
+    }
+
+    /// The cached outcomes of a job, if present, whole and of the right length.
+    pub fn get(&self, key: &str, programs: usize) -> Option<Vec<Outcome>> {
+        let bytes = std::fs::read(self.path(key)).ok()?;
+        let mut outcomes: Vec<Outcome> = serde_json::from_slice(&bytes).ok()?;
+        if outcomes.len() != programs {
+            return None;
+        }
+        for o in &mut outcomes {
+            o.cached = true;
+        }
+        Some(outcomes)
+    }
+
+    /// Store a job's outcomes. Failing to write is not an error: the next
+    /// build simply runs the job again.
+    pub fn put(&self, key: &str, outcomes: &[Outcome]) {
+        if let Ok(json) = serde_json::to_vec(outcomes) {
+            let _ = write_atomically(&self.path(key), &json);
+        }
+    }
+}
+
+/// The cache key of a job.
+pub fn key(interpreter: &Interpreter, job: &Job) -> String {
+    let mut h = blake3::Hasher::new();
+    let mut field = |bytes: &[u8]| {
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    field(FORMAT.as_bytes());
+    field(super::pool::WORKER_SOURCE.as_bytes());
+    field(interpreter.executable.as_os_str().as_encoded_bytes());
+    field(interpreter.full_version.as_bytes());
+    for p in &job.programs {
+        field(match p.mode {
+            Mode::Exec => b"exec",
+            Mode::Pycon => b"pycon",
+        });
+        field(p.code.as_bytes());
+        // The file name and line appear in tracebacks.
+        field(p.file.as_os_str().as_encoded_bytes());
+        field(&(p.line as u64).to_le_bytes());
+        match &p.stdin {
+            Some(s) => field(s.as_bytes()),
+            None => field(b"\xffnone"),
+        }
+        field(&p.timeout.to_le_bytes());
+        field(&(p.limit as u64).to_le_bytes());
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// Write `bytes` to `path` through a temporary file in the same folder and a
+/// rename: readers see the old file or the new one, never a part. Creates the
+/// folder (and a `.gitignore` at the top of an mdbook-python cache folder).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Make sure the cache folder exists and tells git to ignore it.
+pub fn prepare_dir(cache_dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(cache_dir)?;
+    let ignore = cache_dir.join(".gitignore");
+    if !ignore.exists() {
+        write_atomically(&ignore, b"# Created by mdbook-python: this folder is a cache.\n*\n")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Origin, Program, ProgramId};
+
+    fn job(code: &str) -> Job {
+        Job {
+            programs: vec![Program {
+                id: ProgramId { chapter: 0, item: 0, origin: Origin::Snippet },
+                mode: Mode::Exec,
+                code: code.into(),
+                file: "book/a.md".into(),
+                line: 3,
+                stdin: None,
+                timeout: 10.0,
+                limit: 100,
+            }],
+        }
+    }
+
+    fn interp() -> Interpreter {
+        Interpreter { executable: "/usr/bin/python3".into(), version: (3, 11, 7), full_version: "3.11.7".into() }
+    }
+
+    #[test]
+    fn key_changes_with_code_and_interpreter_only() {
+        let a = key(&interp(), &job("print(1)\n"));
+        assert_eq!(a, key(&interp(), &job("print(1)\n")));
+        assert_ne!(a, key(&interp(), &job("print(2)\n")));
+        let other = Interpreter { full_version: "3.12.0".into(), ..interp() };
+        assert_ne!(a, key(&other, &job("print(1)\n")));
+    }
+
+    #[test]
+    fn round_trip_and_damaged_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let k = key(&interp(), &job("x"));
+        assert!(cache.get(&k, 1).is_none());
+        let o = Outcome { output: "hi\n".into(), truncated: false, exception: None, examples: vec![], failure: None, cached: false };
+        cache.put(&k, std::slice::from_ref(&o));
+        let got = cache.get(&k, 1).unwrap();
+        assert_eq!(got[0].output, "hi\n");
+        assert!(got[0].cached);
+        assert!(cache.get(&k, 2).is_none(), "wrong length is a miss");
+        std::fs::write(cache.path(&k), b"{not json").unwrap();
+        assert!(cache.get(&k, 1).is_none(), "a damaged entry is a miss");
+    }
+}

@@ -1,0 +1,157 @@
+//! Execute: the only stage that does I/O. It resolves the interpreter once
+//! (`interpreter`), looks every job up in the on-disk result cache (`cache`),
+//! and runs the rest on a pool of long-lived CPython workers (`pool`, which
+//! speaks to `worker.py`), one thread per worker, jobs taken in page order.
+//! Out come plain `Outcome`s, one per program, in the order of the jobs.
+
+pub mod cache;
+pub mod interpreter;
+pub mod pool;
+
+use crate::plan::Job;
+use serde::{Deserialize, Serialize};
+
+pub use interpreter::Interpreter;
+
+/// An exception a program raised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Raised {
+    /// `ValueError`.
+    pub name: String,
+    /// `json.decoder.JSONDecodeError`.
+    pub qualname: String,
+    /// Names of the class and its bases, most derived first.
+    pub mro: Vec<String>,
+    pub message: String,
+    /// 1-based line inside the program where it was raised, when known.
+    pub line: Option<usize>,
+}
+
+/// One `>>>` example of a pycon block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    /// 1-based Markdown line of the `>>>`.
+    pub line: usize,
+    pub source: String,
+    pub want: String,
+    pub got: String,
+}
+
+/// Why a program has no normal result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Failure {
+    /// Ran past its timeout; `line` is where it was stopped, when known.
+    Timeout { millis: u64, line: Option<usize> },
+    /// The interpreter died (a signal, `os._exit`, a memory limit).
+    Crashed { status: String, stderr: String },
+    /// An earlier program of the same session failed, so this one did not run.
+    NotRun,
+    /// The worker could not be started or spoke nonsense.
+    Worker(String),
+}
+
+/// What running one program produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// stdout and stderr interleaved, tracebacks included.
+    pub output: String,
+    /// Output went past the limit and was cut.
+    pub truncated: bool,
+    pub exception: Option<Raised>,
+    pub examples: Vec<Example>,
+    pub failure: Option<Failure>,
+    /// Came from the cache rather than a run.
+    #[serde(skip)]
+    pub cached: bool,
+}
+
+impl Outcome {
+    pub fn failed(failure: Failure) -> Self {
+        Outcome {
+            output: String::new(),
+            truncated: false,
+            exception: None,
+            examples: Vec::new(),
+            failure: Some(failure),
+            cached: false,
+        }
+    }
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    pub programs: usize,
+    pub run: usize,
+    pub cached: usize,
+    pub workers: usize,
+}
+
+/// Run every job, using and filling the cache. Returns one `Vec<Outcome>`
+/// per job (one outcome per program) and the counts.
+pub fn run(
+    interpreter: &Interpreter,
+    jobs: &[Job],
+    cache: Option<&cache::Cache>,
+    settings: &pool::Settings,
+) -> (Vec<Vec<Outcome>>, Stats) {
+    let mut results: Vec<Option<Vec<Outcome>>> = vec![None; jobs.len()];
+    let mut keys = Vec::with_capacity(jobs.len());
+    let mut todo = Vec::new();
+    let mut stats = Stats::default();
+    for (i, job) in jobs.iter().enumerate() {
+        stats.programs += job.programs.len();
+        let key = cache::key(interpreter, job);
+        if let Some(hit) = cache.and_then(|c| c.get(&key, job.programs.len())) {
+            stats.cached += job.programs.len();
+            results[i] = Some(hit);
+        } else {
+            todo.push(i);
+        }
+        keys.push(key);
+    }
+    if !todo.is_empty() {
+        let (ran, workers) = pool::run_all(interpreter, jobs, &todo, settings);
+        stats.workers = workers;
+        for (i, outcomes) in todo.into_iter().zip(ran) {
+            stats.run += jobs[i].programs.len();
+            if let Some(c) = cache
+                && outcomes.iter().all(|o| o.failure.is_none())
+            {
+                c.put(&keys[i], &outcomes);
+            }
+            results[i] = Some(outcomes);
+        }
+    }
+    let results = results.into_iter().map(|r| r.unwrap_or_default()).collect();
+    (results, stats)
+}
+
+/// Small file operations the pipeline needs, kept here so that every byte
+/// the plugin reads or writes outside the book it was handed goes through
+/// this stage.
+pub mod fs {
+    use std::path::Path;
+
+    pub fn read_text(path: &Path) -> Option<String> {
+        std::fs::read_to_string(path).ok()
+    }
+
+    /// Write `bytes` atomically unless the file already holds exactly them
+    /// (so an unchanged build touches nothing).
+    pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+        if std::fs::read(path).is_ok_and(|old| old == bytes) {
+            return Ok(false);
+        }
+        super::cache::write_atomically(path, bytes)?;
+        Ok(true)
+    }
+
+    pub fn remove_dir(path: &Path) -> std::io::Result<bool> {
+        match std::fs::remove_dir_all(path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}

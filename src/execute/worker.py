@@ -1,0 +1,301 @@
+# mdbook-python's interpreter worker. Started by src/execute/pool.rs as
+#   python -s -c <BOOTSTRAP> <this file's text> <settings as JSON>
+# (the bootstrap compiles this text under the name "<mdbook-python worker>", so
+# tracebacks can drop the worker's own frames).
+# It reads one JSON request per line on stdin and answers one JSON line each on
+# its original stdout; snippets never see either. Requests:
+#   {"op": "run", "fresh": bool, "mode": "exec"|"pycon", "code": str, "file": str,
+#    "line": int, "stdin": str|null, "timeout": float, "limit": int}
+#   {"op": "end"}   -> {"dirty": null | "why the worker must be replaced"}
+import builtins, doctest, gc, io, json, linecache, os, shutil, signal, sys
+import tempfile, threading, traceback, types, warnings
+
+_SELF = "<mdbook-python worker>"
+_settings = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+
+# The protocol keeps private copies of fds 0 and 1; snippets get /dev/null on
+# fd 0 and the worker's stderr on fd 1 (stray C-level writes, child processes).
+_proto_in = os.fdopen(os.dup(0), "rb")
+_proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
+_devnull = os.open(os.devnull, os.O_RDONLY)
+os.dup2(_devnull, 0)
+os.dup2(2, 1)
+if sys.path and sys.path[0] in ("", "."):
+    del sys.path[0]
+
+try:
+    import resource
+
+    for _name, _value in _settings.get("limits", {}).items():
+        _which = getattr(resource, "RLIMIT_" + _name.upper(), None)
+        if _which is not None and _value:
+            _soft, _hard = resource.getrlimit(_which)
+            _new = _value if _hard == resource.RLIM_INFINITY else min(_value, _hard)
+            resource.setrlimit(_which, (_new, _hard))
+except (ImportError, ValueError, OSError):
+    pass
+
+_base_dir = tempfile.mkdtemp(prefix="mdbook-python-")
+os.environ["HOME"] = _base_dir
+os.environ["TMPDIR"] = _base_dir
+tempfile.tempdir = _base_dir
+
+
+class _Timeout(BaseException):
+    pass
+
+
+class _OutputLimit(BaseException):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _Timeout()
+
+
+signal.signal(signal.SIGALRM, _on_alarm)
+if hasattr(signal, "SIGXFSZ"):
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+class _Bytes:
+    def __init__(self, text):
+        self._text = text
+
+    def write(self, b):
+        self._text.write(bytes(b).decode("utf-8", "replace"))
+        return len(b)
+
+    def flush(self):
+        pass
+
+
+class _Capture(io.TextIOBase):
+    """stdout and stderr of a snippet, in the order they were written."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def __init__(self, limit):
+        self.parts = []
+        self.size = 0
+        self.limit = limit
+        self.truncated = False
+        self.buffer = _Bytes(self)
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        raise io.UnsupportedOperation("fileno")
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError("write() argument must be str, not " + type(s).__name__)
+        if self.truncated:
+            raise _OutputLimit()
+        s = s.encode("utf-8", "backslashreplace").decode("utf-8")
+        n = len(s.encode("utf-8"))
+        if self.size + n > self.limit:
+            room = self.limit - self.size
+            self.parts.append(s.encode("utf-8")[:room].decode("utf-8", "ignore"))
+            self.size = self.limit
+            self.truncated = True
+            raise _OutputLimit()
+        self.parts.append(s)
+        self.size += n
+        return len(s)
+
+    def text(self):
+        return "".join(self.parts)
+
+
+def _baseline():
+    return {
+        "path": list(sys.path),
+        "meta_path": list(sys.meta_path),
+        "builtins": {k: id(v) for k, v in builtins.__dict__.items() if k != "_"},
+        "environ": dict(os.environ),
+        "signals": {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)},
+    }
+
+
+_BASE = _baseline()
+_RECURSION = sys.getrecursionlimit()
+_SWITCH = sys.getswitchinterval()
+_GC = gc.get_threshold()
+_WARNINGS = list(warnings.filters)
+_state = {"ns": None, "dir": None}
+
+
+def _fresh():
+    _end_dir()
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
+    _state["ns"] = main.__dict__
+    _state["dir"] = tempfile.mkdtemp(dir=_base_dir)
+    os.chdir(_state["dir"])
+
+
+def _end_dir():
+    os.chdir(_base_dir)
+    if _state["dir"]:
+        shutil.rmtree(_state["dir"], ignore_errors=True)
+        _state["dir"] = None
+
+
+def _trim(tb):
+    while tb is not None and tb.tb_frame.f_code.co_filename == _SELF:
+        tb = tb.tb_next
+    return tb
+
+
+def _exception(exc, filename, first_line):
+    tb = _trim(exc.__traceback__)
+    text = "".join(traceback.format_exception(type(exc), exc, tb))
+    line = None
+    t = tb
+    while t is not None:
+        if t.tb_frame.f_code.co_filename == filename:
+            line = t.tb_lineno - first_line + 1
+        t = t.tb_next
+    if isinstance(exc, SyntaxError) and exc.filename == filename and exc.lineno:
+        line = exc.lineno - first_line + 1
+    return text, {
+        "name": type(exc).__name__,
+        "qualname": type(exc).__module__ + "." + type(exc).__qualname__,
+        "mro": [c.__name__ for c in type(exc).__mro__],
+        "message": str(exc),
+        "line": line,
+    }
+
+
+def _run_code(req, cap):
+    """Run a script; return the exception record or None."""
+    filename, first = req["file"], req["line"]
+    source = "\n" * (first - 1) + req["code"]
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    try:
+        code = compile(source, filename, "exec", dont_inherit=True)
+        exec(code, _state["ns"])
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            text, record = _exception(e, filename, first)
+            cap.parts.append(text)
+            return record
+    except (_Timeout, _OutputLimit):
+        raise
+    except BaseException as e:
+        text, record = _exception(e, filename, first)
+        try:
+            cap.write(text)
+        except _OutputLimit:
+            pass
+        return record
+    return None
+
+
+def _run_pycon(req, cap, results):
+    filename, first = req["file"], req["line"]
+    examples = doctest.DocTestParser().get_examples(req["code"])
+    for ex in examples:
+        start = len(cap.parts)
+        line = first + ex.lineno
+        source = "\n" * (line - 1) + ex.source
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        try:
+            exec(compile(source, filename, "single", dont_inherit=True), _state["ns"])
+        except (_Timeout, _OutputLimit):
+            raise
+        except BaseException as e:
+            tb = _trim(e.__traceback__)
+            cap.write("Traceback (most recent call last):\n")
+            cap.write("".join(traceback.format_exception_only(type(e), e)))
+            del tb
+        results.append({"line": line, "source": ex.source, "want": ex.want,
+                        "got": "".join(cap.parts[start:])})
+
+
+def _run(req):
+    if req.get("fresh") or _state["ns"] is None:
+        _fresh()
+    cap = _Capture(int(req.get("limit", 65536)))
+    stdin = req.get("stdin")
+    sys.stdin = io.StringIO(stdin if stdin is not None else "")
+    sys.stdout = sys.stderr = cap
+    reply = {"exception": None, "timed_out": False, "examples": []}
+    signal.setitimer(signal.ITIMER_REAL, float(req.get("timeout", 10)))
+    try:
+        if req.get("mode") == "pycon":
+            _run_pycon(req, cap, reply["examples"])
+        else:
+            reply["exception"] = _run_code(req, cap)
+    except _Timeout as e:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        reply["timed_out"] = True
+        _, record = _exception(e, req["file"], req["line"])
+        reply["exception"] = record
+    except _OutputLimit:
+        pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.stdout, sys.stderr, sys.stdin = sys.__stdout__, sys.__stderr__, sys.__stdin__
+    reply["output"] = cap.text()
+    reply["truncated"] = cap.truncated
+    return reply
+
+
+def _end():
+    """Close a job: clean up, restore what can be restored, and say whether
+    the worker is still fit for the next job."""
+    _state["ns"] = None
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    _end_dir()
+    sys.setrecursionlimit(_RECURSION)
+    sys.setswitchinterval(_SWITCH)
+    gc.set_threshold(*_GC)
+    gc.enable()
+    sys.settrace(None)
+    sys.setprofile(None)
+    warnings.filters[:] = _WARNINGS
+    if "asyncio" in sys.modules:
+        sys.modules["asyncio"].set_event_loop_policy(None)
+    threads = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    for t in threads:
+        t.join(0.05)
+    if any(t.is_alive() for t in threads):
+        return "a thread it started is still running"
+    now = _baseline()
+    for key in ("path", "meta_path", "builtins", "signals"):
+        if now[key] != _BASE[key]:
+            return "it changed " + {"path": "sys.path", "meta_path": "sys.meta_path",
+                                    "builtins": "builtins", "signals": "signal handlers"}[key]
+    if now["environ"] != _BASE["environ"]:
+        os.environ.clear()
+        os.environ.update(_BASE["environ"])
+    return None
+
+
+def _send(obj):
+    _proto_out.write(json.dumps(obj, ensure_ascii=False).encode("utf-8", "backslashreplace") + b"\n")
+
+
+def _main():
+    _send({"ready": True, "version": list(sys.version_info[:3])})
+    while True:
+        line = _proto_in.readline()
+        if not line:
+            break
+        req = json.loads(line)
+        if req.get("op") == "end":
+            _send({"dirty": _end()})
+        else:
+            _send(_run(req))
+    shutil.rmtree(_base_dir, ignore_errors=True)
+
+
+_main()

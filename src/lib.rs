@@ -1,0 +1,331 @@
+//! mdbook-python: an mdBook preprocessor that runs every Python block of a
+//! book at build time, shows or verifies its output, and makes it runnable in
+//! the reader's browser. One build is a pipeline of five stages:
+//!
+//! 1. [`scan`]: each chapter's Markdown to fenced blocks with spans and lines;
+//! 2. [`plan`]: blocks to snippets (attributes, output/stdin blocks, hidden
+//!    lines, sessions) and jobs;
+//! 3. [`execute`]: jobs to outcomes, through the cache and a pool of warm
+//!    CPython workers (the only stage that does I/O);
+//! 4. [`verify`]: outcomes against expectations, to verdicts and diagnostics;
+//! 5. [`render`]: verdicts to edits of the original Markdown, spliced in one
+//!    pass.
+//!
+//! [`quiz`] parses, verifies and renders quizzes inside the same pipeline.
+//! [`run_book`] drives the stages; [`cli`] adds `check`, `bless` and `clean`.
+
+pub mod bless;
+pub mod cli;
+pub mod config;
+pub mod diagnostics;
+pub mod execute;
+pub mod plan;
+pub mod render;
+pub mod scan;
+pub mod verify;
+
+use config::Config;
+use diagnostics::Diagnostic;
+use execute::Outcome;
+use mdbook_preprocessor::book::{Book, BookItem};
+use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
+use plan::{ChapterPlan, Origin};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The mdBook versions this build of the plugin speaks to.
+pub const MDBOOK_REQUIREMENT: &str = ">=0.5.0, <0.6.0";
+
+/// How a run treats the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A real build: rewrite chapters, write the front-end assets.
+    Build,
+    /// `mdbook-python check`: run and verify only.
+    Check,
+    /// `mdbook-python bless`: compute the rewrites of mismatching blocks.
+    Bless,
+}
+
+/// Knobs that do not live in book.toml.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub mode: Mode,
+    /// Ignore and do not fill the result cache.
+    pub no_cache: bool,
+    /// Prefix for file names in messages (the book's folder as the user
+    /// typed it), empty when running inside the book root.
+    pub display_root: PathBuf,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { mode: Mode::Build, no_cache: false, display_root: PathBuf::new() }
+    }
+}
+
+/// What a run found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub diagnostics: Vec<Diagnostic>,
+    pub stats: execute::Stats,
+    pub snippets: usize,
+    pub failed: usize,
+    pub seconds: f64,
+    /// In `Mode::Bless`: the chapter files to rewrite.
+    pub rewrites: Vec<bless::Rewrite>,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// `mdbook-python: 143 snippets, 12 run, 131 cached, 0 failed (0.21 s)`.
+    pub fn summary(&self) -> String {
+        format!(
+            "mdbook-python: {} snippets, {} run, {} cached, {} failed ({:.2} s)",
+            self.snippets, self.stats.run, self.stats.cached, self.failed, self.seconds
+        )
+    }
+}
+
+/// The preprocessor, for `MDBook::with_preprocessor` and for the binary.
+pub struct PythonPreprocessor {
+    pub options: Options,
+}
+
+impl PythonPreprocessor {
+    pub fn new(options: Options) -> Self {
+        PythonPreprocessor { options }
+    }
+}
+
+impl Preprocessor for PythonPreprocessor {
+    fn name(&self) -> &str {
+        "python"
+    }
+
+    fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> mdbook_preprocessor::errors::Result<Book> {
+        let report = run_book(ctx, &mut book, &self.options);
+        print_report(&report);
+        if report.errors() > 0 {
+            let n = report.errors();
+            anyhow_error(format!(
+                "mdbook-python: {n} error{} (see above); the book was not built",
+                if n == 1 { "" } else { "s" }
+            ))
+        } else {
+            Ok(book)
+        }
+    }
+
+    fn supports_renderer(&self, _renderer: &str) -> mdbook_preprocessor::errors::Result<bool> {
+        Ok(true)
+    }
+}
+
+fn anyhow_error<T>(msg: String) -> mdbook_preprocessor::errors::Result<T> {
+    Err(mdbook_preprocessor::errors::Error::msg(msg))
+}
+
+/// Print every diagnostic, then the summary line, to stderr.
+pub fn print_report(report: &Report) {
+    for d in &report.diagnostics {
+        eprintln!("{d}\n");
+    }
+    eprintln!("{}", report.summary());
+}
+
+/// One chapter as the pipeline sees it.
+struct Chapter {
+    /// `book/x.md` (with the display root).
+    file: PathBuf,
+    /// `x.md`.
+    source: String,
+    text: String,
+    scanned: scan::Scanned,
+    plan: Option<ChapterPlan>,
+}
+
+/// Run the whole pipeline over `book`, rewriting its chapters in place (in
+/// `Mode::Build`). Never panics on bad input: problems are in the report.
+pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -> Report {
+    let started = Instant::now();
+    let mut report = Report::default();
+    let root = &ctx.root;
+    let book_toml = execute::fs::read_text(&root.join("book.toml"));
+    let table: Option<serde_json::Value> = ctx.config.get("preprocessor.python").ok().flatten();
+    let hidelines: Option<String> = ctx
+        .config
+        .get::<String>("output.html.code.hidelines.python")
+        .ok()
+        .flatten();
+    let config = match Config::from_table(table.as_ref(), hidelines, book_toml.as_deref()) {
+        Ok(c) => c,
+        Err(errors) => {
+            report.diagnostics = errors;
+            return report;
+        }
+    };
+    let target = if ctx.renderer == "html" { render::Target::Html } else { render::Target::Text };
+    let src = options.display_root.join(&ctx.config.book.src);
+
+    // 1. scan
+    let mut chapters: Vec<Chapter> = Vec::new();
+    for item in book.iter() {
+        if let BookItem::Chapter(ch) = item
+            && let Some(source) = &ch.source_path
+        {
+            chapters.push(Chapter {
+                file: src.join(source),
+                source: source.to_string_lossy().replace('\\', "/"),
+                scanned: scan::scan(&ch.content),
+                text: ch.content.clone(),
+                plan: None,
+            });
+        }
+    }
+    let has_python = chapters.iter().any(|c| {
+        c.scanned.fences.iter().any(|f| matches!(f.lang(), "python" | "py" | "pycon" | "output" | "stdin"))
+    });
+    let cache_dir = config.cache_dir_in(root);
+    if target == render::Target::Html && options.mode == Mode::Build {
+        publish_assets(&config, &cache_dir, &mut report);
+    }
+    if !has_python {
+        report.seconds = started.elapsed().as_secs_f64();
+        return report;
+    }
+
+    // The interpreter (remembered in the cache folder).
+    let use_cache = config.cache && !options.no_cache;
+    if use_cache {
+        let _ = execute::cache::prepare_dir(&cache_dir);
+    }
+    let memo = cache_dir.join("interpreter.json");
+    let interpreter = match execute::interpreter::resolve(&config.python, root, use_cache.then_some(memo.as_path())) {
+        Ok(i) => i,
+        Err(e) => {
+            report.diagnostics.push(
+                Diagnostic::error("book.toml", 0, e)
+                    .with_help("set `python` in [preprocessor.python] to a Python 3 interpreter: a command on PATH or a path, e.g. `.venv/bin/python`"),
+            );
+            return report;
+        }
+    };
+    let version = (interpreter.version.0, interpreter.version.1);
+
+    // 2. plan
+    let mut jobs = Vec::new();
+    for (i, ch) in chapters.iter_mut().enumerate() {
+        match plan::plan(&ch.file, &ch.source, &ch.text, &ch.scanned, &config, version) {
+            Ok(p) => {
+                report.snippets += p.snippets.iter().filter(|s| s.skip.is_none()).count();
+                jobs.extend(plan::jobs(i, &p, &config));
+                ch.plan = Some(p);
+            }
+            Err(mut e) => report.diagnostics.append(&mut e),
+        }
+    }
+    if report.errors() > 0 {
+        report.seconds = started.elapsed().as_secs_f64();
+        return report;
+    }
+
+    // 3. execute
+    let cache = use_cache.then(|| execute::cache::Cache::new(&cache_dir));
+    let settings = execute::pool::Settings { jobs: config.jobs, limits: Vec::new() };
+    let (results, stats) = execute::run(&interpreter, &jobs, cache.as_ref(), &settings);
+    report.stats = stats;
+    let on_mismatch = if options.mode == Mode::Bless { config::OnMismatch::Warn } else { config.on_mismatch };
+    let mut outcomes: HashMap<(usize, usize), Outcome> = HashMap::new();
+    for (job, outs) in jobs.iter().zip(results) {
+        for (program, outcome) in job.programs.iter().zip(outs) {
+            if program.id.origin == Origin::Snippet {
+                outcomes.insert((program.id.chapter, program.id.item), outcome);
+            }
+        }
+    }
+
+    // 4. verify and 5. render
+    let python = interpreter.short_version();
+    let labels = render::assets::Labels::default();
+    let cx = render::Context {
+        target,
+        python: &python,
+        browser_python: render::assets::BROWSER_PYTHON,
+        output_limit: config.output_limit,
+        labels: &labels,
+    };
+    let mut new_text: HashMap<String, String> = HashMap::new();
+    for (i, ch) in chapters.iter().enumerate() {
+        let Some(p) = &ch.plan else { continue };
+        let verdicts: Vec<Option<verify::Verdict>> = p
+            .snippets
+            .iter()
+            .map(|s| {
+                outcomes.get(&(i, s.index)).map(|o| {
+                    verify::verify(&ch.file, s, o, on_mismatch, config.output_limit)
+                })
+            })
+            .collect();
+        for v in verdicts.iter().flatten() {
+            if v.diagnostics.iter().any(|d| d.is_error()) {
+                report.failed += 1;
+            }
+            let keep = v.diagnostics.iter().filter(|d| options.mode != Mode::Bless || d.is_error());
+            report.diagnostics.extend(keep.cloned());
+        }
+        if options.mode == Mode::Bless {
+            let shown: Vec<Option<String>> = verdicts.iter().map(|v| v.as_ref().and_then(|v| v.shown.clone())).collect();
+            let examples: Vec<Vec<execute::Example>> = p
+                .snippets
+                .iter()
+                .map(|s| outcomes.get(&(i, s.index)).map(|o| o.examples.clone()).unwrap_or_default())
+                .collect();
+            let mut edits = bless::edits(&ch.text, &ch.scanned, p, &shown, &examples);
+            if !edits.is_empty() {
+                let blocks = edits.len();
+                report.rewrites.push(bless::Rewrite {
+                    path: PathBuf::from(&ch.source),
+                    old: ch.text.clone(),
+                    new: render::splice(&ch.text, &mut edits),
+                    blocks,
+                });
+            }
+        }
+        if options.mode == Mode::Build {
+            let mut edits = render::snippet_edits(&ch.text, &ch.scanned, p, &verdicts, &cx);
+            if !edits.is_empty() {
+                new_text.insert(ch.source.clone(), render::splice(&ch.text, &mut edits));
+            }
+        }
+    }
+    if options.mode == Mode::Build && report.errors() == 0 {
+        book.for_each_chapter_mut(|ch| {
+            if let Some(source) = &ch.source_path
+                && let Some(t) = new_text.remove(&source.to_string_lossy().replace('\\', "/"))
+            {
+                ch.content = t;
+            }
+        });
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+/// Write the front-end bundle where book.toml's `additional-js`/`-css` find it.
+fn publish_assets(config: &Config, cache_dir: &Path, report: &mut Report) {
+    let (js, css) = render::assets::bundle(&config.pyodide_url, config.output_limit, &render::assets::Labels::default());
+    let result = execute::cache::prepare_dir(cache_dir)
+        .and_then(|_| execute::fs::write_if_changed(&cache_dir.join(render::assets::JS_PATH), js.as_bytes()))
+        .and_then(|_| execute::fs::write_if_changed(&cache_dir.join(render::assets::CSS_PATH), css.as_bytes()));
+    if let Err(e) = result {
+        report.diagnostics.push(
+            Diagnostic::error(cache_dir, 0, format!("cannot write the front-end assets: {e}"))
+                .with_help("make the cache folder writable, or set `cache-dir` in [preprocessor.python]"),
+        );
+    }
+}

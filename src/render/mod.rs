@@ -1,0 +1,238 @@
+//! Render: plans and verdicts in, the chapter's new Markdown out. Every change
+//! is an edit of a byte range of the original text, applied in one pass, so
+//! every byte the plugin does not own comes out unchanged. For the html
+//! renderer a Python block keeps its fence (with the plugin's attributes
+//! removed from the info string, so they never become CSS classes) and gains
+//! one line of HTML under it (`html`); every other renderer gets plain
+//! fenced text. `assets` builds the front-end bundle.
+
+pub mod assets;
+pub mod html;
+
+use crate::plan::{ChapterPlan, Mode, Skip, Snippet};
+use crate::scan::Scanned;
+use crate::verify::Verdict;
+use std::ops::Range;
+
+/// Who reads the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Html,
+    /// markdown, epub, custom renderers: plain Markdown.
+    Text,
+}
+
+/// Facts the rendered notes mention.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub target: Target,
+    /// The build interpreter, e.g. `3.11.7`.
+    pub python: &'a str,
+    /// The browser's Python, e.g. `3.14`.
+    pub browser_python: &'a str,
+    pub output_limit: usize,
+    pub labels: &'a assets::Labels,
+}
+
+/// One replacement of a byte range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub range: Range<usize>,
+    pub text: String,
+}
+
+/// Apply edits (sorted, non-overlapping) to `text` in one pass.
+pub fn splice(text: &str, edits: &mut [Edit]) -> String {
+    edits.sort_by_key(|e| e.range.start);
+    let extra: usize = edits.iter().map(|e| e.text.len()).sum();
+    let mut out = String::with_capacity(text.len() + extra);
+    let mut at = 0;
+    for e in edits.iter() {
+        if e.range.start < at {
+            continue; // overlapping edits are a bug upstream; keep the first
+        }
+        out.push_str(&text[at..e.range.start]);
+        out.push_str(&e.text);
+        at = e.range.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// The edits for one chapter's snippets. `verdicts[i]` belongs to
+/// `plan.snippets[i]` (`None` when it did not run).
+pub fn snippet_edits(
+    text: &str,
+    scanned: &Scanned,
+    plan: &ChapterPlan,
+    verdicts: &[Option<Verdict>],
+    cx: &Context,
+) -> Vec<Edit> {
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut edits = Vec::new();
+    for (s, verdict) in plan.snippets.iter().zip(verdicts) {
+        let fence = &scanned.fences[s.fence];
+        let clean = clean_info(s);
+        if text[fence.info_span.clone()] != clean {
+            edits.push(Edit { range: fence.info_span.clone(), text: clean });
+        }
+        // The region after the fence that we own: any stdin/output blocks.
+        let end = [&s.stdin, &s.expected]
+            .iter()
+            .filter_map(|a| a.as_ref())
+            .map(|a| scanned.fences[a.fence].span.end)
+            .max()
+            .unwrap_or(fence.span.end);
+        let block = match cx.target {
+            Target::Html => html_block(plan, s, verdict.as_ref(), cx),
+            Target::Text => text_block(s, verdict.as_ref(), cx, &fence.prefix, nl),
+        };
+        let insert = match block {
+            Some(b) => {
+                let p = &fence.prefix;
+                let blank = p.trim_end();
+                match cx.target {
+                    Target::Html => format!("{nl}{blank}{nl}{p}{b}{nl}{blank}"),
+                    Target::Text => format!("{nl}{blank}{nl}{b}"),
+                }
+            }
+            None => String::new(),
+        };
+        if end != fence.span.end || !insert.is_empty() {
+            edits.push(Edit { range: fence.span.end..end, text: insert });
+        }
+    }
+    edits
+}
+
+/// The info string mdBook gets: the language, and mdBook's own `hidelines=`.
+fn clean_info(s: &Snippet) -> String {
+    let mut info = match s.mode {
+        Mode::Exec => "python".to_string(),
+        Mode::Pycon => "pycon".to_string(),
+    };
+    if let Some(h) = &s.attrs.hidelines {
+        info.push_str(",hidelines=");
+        info.push_str(h);
+    }
+    info
+}
+
+fn html_block(plan: &ChapterPlan, s: &Snippet, verdict: Option<&Verdict>, cx: &Context) -> Option<String> {
+    let labels = cx.labels;
+    if s.mode == Mode::Pycon {
+        return None;
+    }
+    let mut inner = String::new();
+    if let Some(stdin) = &s.stdin {
+        inner.push_str(&html::labelled_pre("mdpy-stdin", &labels.input, &stdin.text, ""));
+    }
+    match (&s.skip, verdict) {
+        (Some(Skip::NoRun | Skip::NotMarked), _) => {
+            // Shown only: an author-written output is displayed as written.
+            return s.expected.as_ref().map(|e| {
+                html::labelled_pre("mdpy-output", &labels.output, &e.text, " data-origin=\"author\"")
+            });
+        }
+        (Some(Skip::MinPython(major, minor)), _) => {
+            inner.push_str(&html::note(&format!(
+                "Needs Python {major}.{minor}+; not run when this book was built (Python {}).",
+                cx.python
+            )));
+        }
+        (None, Some(v)) => {
+            if let Some(out) = &v.shown {
+                inner.push_str(&html::labelled_pre("mdpy-output", &labels.output, out, " data-origin=\"build\""));
+            }
+            if let Some(w) = &v.warning {
+                inner.push_str(&html::warning("mdbook-python: this output block does not match what the code prints", w));
+            }
+        }
+        (None, None) => {}
+    }
+    if let Some(reason) = &s.no_browser {
+        inner.push_str(&html::note(reason));
+    } else if s.attrs.browser_differs {
+        inner.push_str(&html::note(&format!(
+            "Runs on Python {} in your browser; the output there will differ from the output above (Python {}).",
+            cx.browser_python, cx.python
+        )));
+    }
+    let data = serde_json::json!({
+        "key": format!("{}#{}", plan.source, s.index),
+        "file": plan.file.to_string_lossy(),
+        "line": s.line,
+        "code": s.code,
+        "hidden": s.hidden,
+        "session": s.attrs.session,
+        "stdin": s.stdin.as_ref().map(|a| a.text.replace("\r\n", "\n")),
+        "raises": s.attrs.raises,
+        "browser": s.no_browser.is_none(),
+        "differs": s.attrs.browser_differs,
+        "limit": cx.output_limit,
+        "timeout": s.timeout,
+    });
+    Some(html::snippet(&data.to_string(), &inner))
+}
+
+fn text_block(s: &Snippet, verdict: Option<&Verdict>, cx: &Context, prefix: &str, nl: &str) -> Option<String> {
+    let body = match (&s.skip, verdict) {
+        (Some(Skip::MinPython(major, minor)), _) => {
+            return Some(format!(
+                "{prefix}> Needs Python {major}.{minor}+; not run when this book was built (Python {}).",
+                cx.python
+            ));
+        }
+        (Some(_), _) => s.expected.as_ref()?.text.clone(),
+        (None, Some(v)) => v.shown.clone()?,
+        (None, None) => return None,
+    };
+    if s.mode == Mode::Pycon {
+        return None;
+    }
+    let longest = longest_run(&body, '`');
+    let fence = "`".repeat(longest.max(2) + 1);
+    let mut out = format!("{prefix}{fence}text{nl}");
+    for line in body.lines() {
+        out.push_str(prefix);
+        out.push_str(line);
+        out.push_str(nl);
+    }
+    out.push_str(prefix);
+    out.push_str(&fence);
+    Some(out)
+}
+
+fn longest_run(s: &str, c: char) -> usize {
+    let (mut best, mut cur) = (0, 0);
+    for ch in s.chars() {
+        if ch == c {
+            cur += 1;
+            best = best.max(cur);
+        } else {
+            cur = 0;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splice_keeps_untouched_bytes() {
+        let text = "abc def ghi";
+        let mut edits = vec![
+            Edit { range: 8..11, text: "GHI".into() },
+            Edit { range: 0..3, text: "A".into() },
+        ];
+        assert_eq!(splice(text, &mut edits), "A def GHI");
+        assert_eq!(splice(text, &mut []), text);
+    }
+
+    #[test]
+    fn fence_longer_than_output_backticks() {
+        assert_eq!(longest_run("a ```` b", '`'), 4);
+    }
+}

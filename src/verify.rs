@@ -1,0 +1,257 @@
+//! Verify: a snippet's expectation (its `output` block, `raises=`, the lines
+//! of a `pycon` session) against what running it produced, giving the text to
+//! show under it and the diagnostics, with unified diffs. Pure.
+
+use crate::config::OnMismatch;
+use crate::diagnostics::Diagnostic;
+use crate::execute::{Failure, Outcome};
+use crate::plan::{Mode, Snippet};
+use std::path::Path;
+
+/// What the page shows for a snippet that ran, and what went wrong.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Verdict {
+    /// The output to show (`None`: nothing printed, or nothing to show).
+    pub shown: Option<String>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// A mismatch reported as a warning: the page shows this diff.
+    pub warning: Option<String>,
+}
+
+/// Check one snippet's outcome.
+pub fn verify(file: &Path, snippet: &Snippet, outcome: &Outcome, on_mismatch: OnMismatch, limit: usize) -> Verdict {
+    let mut v = Verdict::default();
+    let md_line = |program_line: Option<usize>| program_line.map_or(snippet.line, |l| snippet.line + l - 1);
+    if let Some(failure) = &outcome.failure {
+        match failure {
+            Failure::Timeout { millis, line } => v.diagnostics.push(
+                Diagnostic::error(file, md_line(*line), format!("this snippet ran past its timeout of {} s and was stopped", *millis as f64 / 1000.0))
+                    .with_help("make it finish sooner, or give it more time with `timeout=SECONDS` on the block (or `timeout` in [preprocessor.python])"),
+            ),
+            Failure::Crashed { status, stderr } => {
+                let mut d = Diagnostic::error(file, snippet.line, format!("the interpreter died while running this snippet: {status}"))
+                    .with_help("a snippet that ends its own interpreter (os._exit, a signal, exhausting memory) cannot be shown; mark it `norun`");
+                if !stderr.trim().is_empty() {
+                    d = d.with_detail(stderr.clone());
+                }
+                v.diagnostics.push(d);
+            }
+            Failure::NotRun => {}
+            Failure::Worker(e) => v.diagnostics.push(Diagnostic::error(file, snippet.line, e.clone())),
+        }
+        let partial = with_note(&outcome.output, outcome.truncated, limit);
+        v.shown = (!partial.is_empty()).then_some(partial);
+        return v;
+    }
+    if snippet.mode == Mode::Pycon {
+        for ex in &outcome.examples {
+            if !pycon_matches(&ex.want, &ex.got) {
+                let d = Diagnostic::error(file, ex.line, "the output of this `>>>` statement does not match")
+                    .with_detail(diff(&ex.want, &ex.got))
+                    .with_help("fix the lines under the statement, or run `mdbook-python bless` to write the real output");
+                push_mismatch(&mut v, d, on_mismatch);
+            }
+        }
+        return v;
+    }
+    let shown = with_note(&outcome.output, outcome.truncated, limit);
+    match (&snippet.attrs.raises, &outcome.exception) {
+        (None, Some(e)) => v.diagnostics.push(
+            Diagnostic::error(file, md_line(e.line), format!("this snippet raised {}: {}", e.name, first_line(&e.message)))
+                .with_detail(outcome.output.trim_end().to_string())
+                .with_help(format!("fix the code, or mark the block `raises={}` if the exception is the point", e.name)),
+        ),
+        (Some(want), Some(e)) if !raised_matches(want, &e.mro, &e.qualname) => v.diagnostics.push(
+            Diagnostic::error(file, md_line(e.line), format!("this snippet should raise {want}, but it raised {}: {}", e.name, first_line(&e.message)))
+                .with_detail(outcome.output.trim_end().to_string())
+                .with_help(format!("change the attribute to `raises={}`, or fix the code", e.name)),
+        ),
+        (Some(want), None) => v.diagnostics.push(
+            Diagnostic::error(file, snippet.line, format!("this snippet should raise {want}, but it finished without an exception"))
+                .with_help("remove `raises=` from the block, or make the code raise"),
+        ),
+        _ => {}
+    }
+    if let Some(expected) = &snippet.expected
+        && !snippet.attrs.nondeterministic
+    {
+        let ok = if expected.ellipsis {
+            ellipsis_matches(&expected.text, &shown)
+        } else {
+            normalize(&expected.text) == normalize(&shown)
+        };
+        if !ok {
+            let d = Diagnostic::error(file, expected.line, "the output block does not match what the snippet prints")
+                .with_detail(diff(&expected.text, &shown))
+                .with_help("fix the output block, run `mdbook-python bless` to write the real output, or mark the block `nondeterministic` if it varies");
+            push_mismatch(&mut v, d, on_mismatch);
+        }
+    }
+    v.shown = (!shown.is_empty()).then_some(shown);
+    v
+}
+
+fn push_mismatch(v: &mut Verdict, d: Diagnostic, on_mismatch: OnMismatch) {
+    match on_mismatch {
+        OnMismatch::Error => v.diagnostics.push(d),
+        OnMismatch::Warn => {
+            let mut w = d;
+            w.severity = crate::diagnostics::Severity::Warning;
+            let text = w.detail.clone().unwrap_or_default();
+            v.warning = Some(match v.warning.take() {
+                Some(prev) => format!("{prev}\n{text}"),
+                None => text,
+            });
+            v.diagnostics.push(w);
+        }
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// Does an exception with these base-class names match `raises=want`?
+/// `want` may be a bare name (`ValueError`) or dotted (`json.JSONDecodeError`).
+pub fn raised_matches(want: &str, mro: &[String], qualname: &str) -> bool {
+    let bare = want.rsplit('.').next().unwrap_or(want);
+    mro.iter().any(|n| n == bare) && (!want.contains('.') || qualname.ends_with(bare))
+}
+
+/// The output plus a visible note when it was cut.
+pub fn with_note(output: &str, truncated: bool, limit: usize) -> String {
+    if !truncated {
+        return output.to_string();
+    }
+    let mut s = output.to_string();
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s.push_str(&format!("[mdbook-python: output cut at {limit} bytes (output-limit); the snippet was stopped there]\n"));
+    s
+}
+
+/// Trailing whitespace on each line and trailing blank lines do not count;
+/// CRLF is LF.
+pub fn normalize(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().map(|l| l.trim_end()).collect();
+    let end = lines.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+    lines[..end].join("\n")
+}
+
+/// doctest-style comparison: a line `...` matches any number of lines, and
+/// `...` inside a line matches any text within that line.
+pub fn ellipsis_matches(expected: &str, actual: &str) -> bool {
+    let e = normalize(expected);
+    let a = normalize(actual);
+    let e: Vec<&str> = e.lines().collect();
+    let a: Vec<&str> = a.lines().collect();
+    let mut memo = std::collections::HashMap::new();
+    lines_match(&e, &a, 0, 0, &mut memo)
+}
+
+fn lines_match(e: &[&str], a: &[&str], i: usize, j: usize, memo: &mut std::collections::HashMap<(usize, usize), bool>) -> bool {
+    if let Some(&r) = memo.get(&(i, j)) {
+        return r;
+    }
+    let r = if i == e.len() {
+        j == a.len()
+    } else if e[i].trim() == "..." {
+        (j..=a.len()).any(|k| lines_match(e, a, i + 1, k, memo))
+    } else {
+        j < a.len() && line_matches(e[i], a[j]) && lines_match(e, a, i + 1, j + 1, memo)
+    };
+    memo.insert((i, j), r);
+    r
+}
+
+fn line_matches(e: &str, a: &str) -> bool {
+    if !e.contains("...") {
+        return e == a;
+    }
+    let parts: Vec<&str> = e.split("...").collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !a.starts_with(first) || a.len() < first.len() + last.len() || !a.ends_with(last) {
+        return false;
+    }
+    let mut rest = &a[first.len()..a.len() - last.len()];
+    for p in &parts[1..parts.len() - 1] {
+        match rest.find(p) {
+            Some(i) => rest = &rest[i + p.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// doctest's rule for exceptions: only the exception line counts, not the
+/// stack (lines indented under `Traceback (most recent call last):`).
+pub fn pycon_matches(want: &str, got: &str) -> bool {
+    const TB: &str = "Traceback (most recent call last):";
+    let strip = |s: &str| -> String {
+        let n = normalize(s);
+        if n.starts_with(TB) {
+            n.lines().filter(|l| !l.starts_with(' ') && *l != TB).collect::<Vec<_>>().join("\n")
+        } else {
+            n
+        }
+    };
+    let want = want.lines().map(|l| if l.trim() == "<BLANKLINE>" { "" } else { l }).collect::<Vec<_>>().join("\n");
+    let (w, g) = (strip(&want), strip(got));
+    w == g || ellipsis_matches(&w, &g) && want.contains("...")
+}
+
+/// A unified diff, expected first.
+pub fn diff(expected: &str, actual: &str) -> String {
+    let e = normalize(expected) + "\n";
+    let a = normalize(actual) + "\n";
+    similar::TextDiff::from_lines(&e, &a)
+        .unified_diff()
+        .context_radius(3)
+        .header("expected", "actual")
+        .to_string()
+        .trim_end()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_ignores_trailing_space_and_lines() {
+        assert_eq!(normalize("a  \nb\n\n\n"), "a\nb");
+        assert_eq!(normalize("a\r\nb\r\n"), "a\nb");
+    }
+
+    #[test]
+    fn ellipsis() {
+        assert!(ellipsis_matches("a\n...\nd\n", "a\nb\nc\nd\n"));
+        assert!(ellipsis_matches("a\n...\nb\n", "a\nb\n"));
+        assert!(ellipsis_matches("<object at 0x...>\n", "<object at 0x7f3>\n"));
+        assert!(!ellipsis_matches("a\n...\nd\n", "a\nb\nc\n"));
+        assert!(!ellipsis_matches("x...y\n", "xy z\n"));
+    }
+
+    #[test]
+    fn raises_matches_subclasses_and_dotted_names() {
+        let mro = vec!["JSONDecodeError".to_string(), "ValueError".into(), "Exception".into()];
+        assert!(raised_matches("ValueError", &mro, "json.decoder.JSONDecodeError"));
+        assert!(raised_matches("json.JSONDecodeError", &mro, "json.decoder.JSONDecodeError"));
+        assert!(!raised_matches("TypeError", &mro, "json.decoder.JSONDecodeError"));
+    }
+
+    #[test]
+    fn pycon_compares_exception_lines_only() {
+        assert!(pycon_matches(
+            "Traceback (most recent call last):\n  ...\nIndexError: list index out of range\n",
+            "Traceback (most recent call last):\nIndexError: list index out of range\n"
+        ));
+        assert!(!pycon_matches("2\n", "3\n"));
+    }
+
+    #[test]
+    fn diff_is_unified() {
+        assert_eq!(diff("a\nb\n", "a\nc\n"), "--- expected\n+++ actual\n@@ -1,2 +1,2 @@\n a\n-b\n+c");
+    }
+}
