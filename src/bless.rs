@@ -46,26 +46,39 @@ pub fn edits(
                 let want_lines = ex.want.lines().count();
                 let prefix = &scanned.fences[s.fence].prefix;
                 let start = line_start(text, first);
-                let end = if want_lines == 0 { start } else { line_start(text, first + want_lines) };
+                let end = if want_lines == 0 {
+                    start
+                } else {
+                    line_start(text, first + want_lines)
+                };
                 let mut body = String::new();
                 for l in crate::verify::normalize(&ex.got).lines() {
                     body.push_str(prefix);
                     body.push_str(if l.is_empty() { "<BLANKLINE>" } else { l });
                     body.push_str(nl);
                 }
-                out.push(Edit { range: start..end, text: body });
+                out.push(Edit {
+                    range: start..end,
+                    text: body,
+                });
             }
             continue;
         }
-        let (Some(expected), Some(Some(actual))) = (&s.expected, shown.get(i)) else { continue };
-        if s.attrs.nondeterministic || crate::verify::normalize(&expected.text) == crate::verify::normalize(actual) {
+        let (Some(expected), Some(Some(actual))) = (&s.expected, shown.get(i)) else {
+            continue;
+        };
+        if s.attrs.nondeterministic
+            || crate::verify::normalize(&expected.text) == crate::verify::normalize(actual)
+        {
             continue;
         }
         if expected.ellipsis && crate::verify::ellipsis_matches(&expected.text, actual) {
             continue;
         }
         let fence = &scanned.fences[expected.fence];
-        let open_end = text[fence.span.start..].find('\n').map_or(fence.span.end, |i| fence.span.start + i + 1);
+        let open_end = text[fence.span.start..]
+            .find('\n')
+            .map_or(fence.span.end, |i| fence.span.start + i + 1);
         let close_start = lines.start_of_line_containing(fence.span.end.saturating_sub(1));
         if close_start < open_end {
             continue;
@@ -76,7 +89,10 @@ pub fn edits(
             body.push_str(l);
             body.push_str(nl);
         }
-        out.push(Edit { range: open_end..close_start, text: body });
+        out.push(Edit {
+            range: open_end..close_start,
+            text: body,
+        });
     }
     out
 }
@@ -86,7 +102,9 @@ fn line_start(text: &str, line: usize) -> usize {
     if line <= 1 {
         return 0;
     }
-    text.match_indices('\n').nth(line - 2).map_or(text.len(), |(i, _)| i + 1)
+    text.match_indices('\n')
+        .nth(line - 2)
+        .map_or(text.len(), |(i, _)| i + 1)
 }
 
 /// `mdbook-python bless [DIR]`.
@@ -98,10 +116,22 @@ pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let ctx = mdbook_preprocessor::PreprocessorContext::new(md.root.clone(), md.config.clone(), "html".into());
+    let ctx = mdbook_preprocessor::PreprocessorContext::new(
+        md.root.clone(),
+        md.config.clone(),
+        "html".into(),
+    );
     let mut book = md.book.clone();
-    let display = if dir == Path::new(".") { Default::default() } else { dir.to_path_buf() };
-    let options = Options { mode: Mode::Bless, no_cache, display_root: display };
+    let display = if dir == Path::new(".") {
+        Default::default()
+    } else {
+        dir.to_path_buf()
+    };
+    let options = Options {
+        mode: Mode::Bless,
+        no_cache,
+        display_root: display,
+    };
     let mut report = crate::run_book(&ctx, &mut book, &options);
     let src = md.root.join(&md.config.book.src);
     let mut written = 0;
@@ -109,7 +139,11 @@ pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
     for rw in std::mem::take(&mut report.rewrites) {
         let path = src.join(&rw.path);
         let Some(disk) = crate::execute::fs::read_text(&path) else {
-            report.diagnostics.push(Diagnostic::error(&path, 0, "cannot read this file any more"));
+            report.diagnostics.push(Diagnostic::error(
+                &path,
+                0,
+                "cannot read this file any more",
+            ));
             continue;
         };
         let (bom, body) = match disk.strip_prefix('\u{feff}') {
@@ -118,20 +152,37 @@ pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
         };
         if body != rw.old {
             report.diagnostics.push(
-                Diagnostic::error(&path, 0, "this file changed while bless was running; it was not written")
-                    .with_help("run `mdbook-python bless` again"),
+                Diagnostic::error(
+                    &path,
+                    0,
+                    "this file changed while bless was running; it was not written",
+                )
+                .with_help("run `mdbook-python bless` again"),
             );
             continue;
         }
-        match crate::execute::cache::write_atomically(&path, format!("{bom}{}", rw.new).as_bytes()) {
+        match crate::execute::cache::write_atomically(&path, format!("{bom}{}", rw.new).as_bytes())
+        {
             Ok(()) => {
                 written += 1;
                 blocks += rw.blocks;
             }
-            Err(e) => report.diagnostics.push(Diagnostic::error(&path, 0, format!("cannot write: {e}"))),
+            Err(e) => {
+                report
+                    .diagnostics
+                    .push(Diagnostic::error(&path, 0, format!("cannot write: {e}")))
+            }
         }
     }
     print_report(&report);
-    eprintln!("mdbook-python: blessed {blocks} block{} in {written} file{}", if blocks == 1 { "" } else { "s" }, if written == 1 { "" } else { "s" });
-    if report.errors() > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    eprintln!(
+        "mdbook-python: blessed {blocks} block{} in {written} file{}",
+        if blocks == 1 { "" } else { "s" },
+        if written == 1 { "" } else { "s" }
+    );
+    if report.errors() > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

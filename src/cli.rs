@@ -71,7 +71,9 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 
 /// Check the calling mdBook's version in the raw JSON before deserialising
 /// the book, so an incompatible mdBook gets a sentence, not a parse error.
-pub fn parse_input(input: &str) -> Result<(mdbook_preprocessor::PreprocessorContext, Book), String> {
+pub fn parse_input(
+    input: &str,
+) -> Result<(mdbook_preprocessor::PreprocessorContext, Book), String> {
     let value: serde_json::Value = serde_json::from_str(input).map_err(|e| {
         format!("the input on stdin is not the JSON mdBook sends ({e}); this command is run by `mdbook build`, see `mdbook-python --help`")
     })?;
@@ -81,8 +83,9 @@ pub fn parse_input(input: &str) -> Result<(mdbook_preprocessor::PreprocessorCont
         .and_then(|v| v.as_str())
         .ok_or("the input on stdin is not the `[context, book]` pair mdBook sends: no `mdbook_version`; see `mdbook-python --help`")?;
     let req = semver::VersionReq::parse(crate::MDBOOK_REQUIREMENT).map_err(|e| e.to_string())?;
-    let running = semver::Version::parse(version)
-        .map_err(|e| format!("mdBook reported the version `{version}`, which is not a version number ({e})"))?;
+    let running = semver::Version::parse(version).map_err(|e| {
+        format!("mdBook reported the version `{version}`, which is not a version number ({e})")
+    })?;
     if !req.matches(&running) {
         return Err(format!(
             "mdbook-python {} works with mdBook 0.5 (built against mdbook-preprocessor {}), but it is being run by mdBook {running}; install mdBook 0.5 with `cargo install mdbook --version 0.5.4 --locked`",
@@ -132,13 +135,20 @@ impl mdbook_renderer::Renderer for CheckRenderer {
 /// Load a book as mdBook does, with our preprocessor in check mode.
 pub fn load(dir: &Path) -> Result<MDBook, String> {
     if !dir.join("book.toml").exists() {
-        return Err(format!("{} has no book.toml: pass the book's folder (e.g. `mdbook-python check path/to/book`)", dir.display()));
+        return Err(format!(
+            "{} has no book.toml: pass the book's folder (e.g. `mdbook-python check path/to/book`)",
+            dir.display()
+        ));
     }
     MDBook::load(dir).map_err(|e| format!("cannot load the book in {}: {e:#}", dir.display()))
 }
 
 fn display_root(dir: &Path) -> PathBuf {
-    if dir == Path::new(".") { PathBuf::new() } else { dir.to_path_buf() }
+    if dir == Path::new(".") {
+        PathBuf::new()
+    } else {
+        dir.to_path_buf()
+    }
 }
 
 fn check(dir: &Path, no_cache: bool) -> ExitCode {
@@ -146,7 +156,11 @@ fn check(dir: &Path, no_cache: bool) -> ExitCode {
         Ok(m) => m,
         Err(e) => return fail(e),
     };
-    let options = Options { mode: Mode::Check, no_cache, display_root: display_root(dir) };
+    let options = Options {
+        mode: Mode::Check,
+        no_cache,
+        display_root: display_root(dir),
+    };
     md.with_preprocessor(PythonPreprocessor::new(options));
     match md.preprocess_book(&CheckRenderer) {
         Ok(_) => ExitCode::SUCCESS,
@@ -163,7 +177,10 @@ fn clean(dir: &Path) -> ExitCode {
     let config = match crate::config::Config::from_table(table.as_ref(), None, None) {
         Ok(c) => c,
         Err(errors) => {
-            print_report(&crate::Report { diagnostics: errors, ..Default::default() });
+            print_report(&crate::Report {
+                diagnostics: errors,
+                ..Default::default()
+            });
             return ExitCode::FAILURE;
         }
     };
@@ -174,7 +191,10 @@ fn clean(dir: &Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(false) => {
-            eprintln!("mdbook-python: nothing to clean ({} does not exist)", cache.display());
+            eprintln!(
+                "mdbook-python: nothing to clean ({} does not exist)",
+                cache.display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail(format!("cannot remove {}: {e}", cache.display())),

@@ -256,6 +256,9 @@ mod tests {
         let t = json!({"timeout": "ten", "run": "some"});
         let e = Config::from_table(Some(&t), None, None).unwrap_err();
         assert_eq!(e.len(), 2);
-        assert!(e.iter().any(|d| d.message.contains("`preprocessor.python.run` must be \"all\" or \"marked\"")));
+        assert!(e.iter().any(|d| {
+            d.message
+                .contains("`preprocessor.python.run` must be \"all\" or \"marked\"")
+        }));
     }
 }

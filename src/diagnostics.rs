@@ -115,7 +115,7 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), *c))
-        .filter(|(d, c)| *d <= 3.max(c.len() / 2))
+        .filter(|(d, c)| *d <= 2 && *d <= c.len() / 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }

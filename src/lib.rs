@@ -61,7 +61,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { mode: Mode::Build, no_cache: false, display_root: PathBuf::new() }
+        Options {
+            mode: Mode::Build,
+            no_cache: false,
+            display_root: PathBuf::new(),
+        }
     }
 }
 
@@ -107,7 +111,11 @@ impl Preprocessor for PythonPreprocessor {
         "python"
     }
 
-    fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> mdbook_preprocessor::errors::Result<Book> {
+    fn run(
+        &self,
+        ctx: &PreprocessorContext,
+        mut book: Book,
+    ) -> mdbook_preprocessor::errors::Result<Book> {
         let report = run_book(ctx, &mut book, &self.options);
         print_report(&report);
         if report.errors() > 0 {
@@ -169,7 +177,11 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             return report;
         }
     };
-    let target = if ctx.renderer == "html" { render::Target::Html } else { render::Target::Text };
+    let target = if ctx.renderer == "html" {
+        render::Target::Html
+    } else {
+        render::Target::Text
+    };
     let src = options.display_root.join(&ctx.config.book.src);
 
     // 1. scan
@@ -188,7 +200,10 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         }
     }
     let has_python = chapters.iter().any(|c| {
-        c.scanned.fences.iter().any(|f| matches!(f.lang(), "python" | "py" | "pycon" | "output" | "stdin"))
+        c.scanned
+            .fences
+            .iter()
+            .any(|f| matches!(f.lang(), "python" | "py" | "pycon" | "output" | "stdin"))
     });
     let cache_dir = config.cache_dir_in(root);
     if target == render::Target::Html && options.mode == Mode::Build {
@@ -205,7 +220,11 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         let _ = execute::cache::prepare_dir(&cache_dir);
     }
     let memo = cache_dir.join("interpreter.json");
-    let interpreter = match execute::interpreter::resolve(&config.python, root, use_cache.then_some(memo.as_path())) {
+    let interpreter = match execute::interpreter::resolve(
+        &config.python,
+        root,
+        use_cache.then_some(memo.as_path()),
+    ) {
         Ok(i) => i,
         Err(e) => {
             report.diagnostics.push(
@@ -220,7 +239,14 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     // 2. plan
     let mut jobs = Vec::new();
     for (i, ch) in chapters.iter_mut().enumerate() {
-        match plan::plan(&ch.file, &ch.source, &ch.text, &ch.scanned, &config, version) {
+        match plan::plan(
+            &ch.file,
+            &ch.source,
+            &ch.text,
+            &ch.scanned,
+            &config,
+            version,
+        ) {
             Ok(p) => {
                 report.snippets += p.snippets.iter().filter(|s| s.skip.is_none()).count();
                 jobs.extend(plan::jobs(i, &p, &config));
@@ -236,10 +262,17 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
 
     // 3. execute
     let cache = use_cache.then(|| execute::cache::Cache::new(&cache_dir));
-    let settings = execute::pool::Settings { jobs: config.jobs, limits: Vec::new() };
+    let settings = execute::pool::Settings {
+        jobs: config.jobs,
+        limits: Vec::new(),
+    };
     let (results, stats) = execute::run(&interpreter, &jobs, cache.as_ref(), &settings);
     report.stats = stats;
-    let on_mismatch = if options.mode == Mode::Bless { config::OnMismatch::Warn } else { config.on_mismatch };
+    let on_mismatch = if options.mode == Mode::Bless {
+        config::OnMismatch::Warn
+    } else {
+        config.on_mismatch
+    };
     let mut outcomes: HashMap<(usize, usize), Outcome> = HashMap::new();
     for (job, outs) in jobs.iter().zip(results) {
         for (program, outcome) in job.programs.iter().zip(outs) {
@@ -266,24 +299,35 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             .snippets
             .iter()
             .map(|s| {
-                outcomes.get(&(i, s.index)).map(|o| {
-                    verify::verify(&ch.file, s, o, on_mismatch, config.output_limit)
-                })
+                outcomes
+                    .get(&(i, s.index))
+                    .map(|o| verify::verify(&ch.file, s, o, on_mismatch, config.output_limit))
             })
             .collect();
         for v in verdicts.iter().flatten() {
             if v.diagnostics.iter().any(|d| d.is_error()) {
                 report.failed += 1;
             }
-            let keep = v.diagnostics.iter().filter(|d| options.mode != Mode::Bless || d.is_error());
+            let keep = v
+                .diagnostics
+                .iter()
+                .filter(|d| options.mode != Mode::Bless || d.is_error());
             report.diagnostics.extend(keep.cloned());
         }
         if options.mode == Mode::Bless {
-            let shown: Vec<Option<String>> = verdicts.iter().map(|v| v.as_ref().and_then(|v| v.shown.clone())).collect();
+            let shown: Vec<Option<String>> = verdicts
+                .iter()
+                .map(|v| v.as_ref().and_then(|v| v.shown.clone()))
+                .collect();
             let examples: Vec<Vec<execute::Example>> = p
                 .snippets
                 .iter()
-                .map(|s| outcomes.get(&(i, s.index)).map(|o| o.examples.clone()).unwrap_or_default())
+                .map(|s| {
+                    outcomes
+                        .get(&(i, s.index))
+                        .map(|o| o.examples.clone())
+                        .unwrap_or_default()
+                })
                 .collect();
             let mut edits = bless::edits(&ch.text, &ch.scanned, p, &shown, &examples);
             if !edits.is_empty() {
@@ -318,14 +362,28 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
 
 /// Write the front-end bundle where book.toml's `additional-js`/`-css` find it.
 fn publish_assets(config: &Config, cache_dir: &Path, report: &mut Report) {
-    let (js, css) = render::assets::bundle(&config.pyodide_url, config.output_limit, &render::assets::Labels::default());
+    let (js, css) = render::assets::bundle(
+        &config.pyodide_url,
+        config.output_limit,
+        &render::assets::Labels::default(),
+    );
     let result = execute::cache::prepare_dir(cache_dir)
-        .and_then(|_| execute::fs::write_if_changed(&cache_dir.join(render::assets::JS_PATH), js.as_bytes()))
-        .and_then(|_| execute::fs::write_if_changed(&cache_dir.join(render::assets::CSS_PATH), css.as_bytes()));
+        .and_then(|_| {
+            execute::fs::write_if_changed(&cache_dir.join(render::assets::JS_PATH), js.as_bytes())
+        })
+        .and_then(|_| {
+            execute::fs::write_if_changed(&cache_dir.join(render::assets::CSS_PATH), css.as_bytes())
+        });
     if let Err(e) = result {
         report.diagnostics.push(
-            Diagnostic::error(cache_dir, 0, format!("cannot write the front-end assets: {e}"))
-                .with_help("make the cache folder writable, or set `cache-dir` in [preprocessor.python]"),
+            Diagnostic::error(
+                cache_dir,
+                0,
+                format!("cannot write the front-end assets: {e}"),
+            )
+            .with_help(
+                "make the cache folder writable, or set `cache-dir` in [preprocessor.python]",
+            ),
         );
     }
 }

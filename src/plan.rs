@@ -175,11 +175,19 @@ pub fn plan(
                 Ok(a) => a,
                 Err(mut e) => {
                     errors.append(&mut e);
+                    // Its stdin/output blocks belong to it: not orphans.
                     i += 1;
+                    while i < fences.len()
+                        && matches!(fences[i].lang(), "stdin" | "output")
+                        && adjacent(text, &fences[i - 1], &fences[i])
+                    {
+                        i += 1;
+                    }
                     continue;
                 }
             };
-            let mut snippet = snippet_of(plan.snippets.len(), i, mode, fence, attrs, config, python);
+            let mut snippet =
+                snippet_of(plan.snippets.len(), i, mode, fence, attrs, config, python);
             // Attach the stdin and output blocks that follow, if adjacent.
             let mut j = i + 1;
             for wanted in ["stdin", "output"] {
@@ -191,19 +199,37 @@ pub fn plan(
                     if !f.closed {
                         errors.push(unclosed(file, f));
                     }
-                    let extra: Vec<&str> = f.info.split([',', ' ', '\t']).filter(|w| !w.is_empty()).skip(1).collect();
+                    let extra: Vec<&str> = f
+                        .info
+                        .split([',', ' ', '\t'])
+                        .filter(|w| !w.is_empty())
+                        .skip(1)
+                        .collect();
                     let mut ellipsis = false;
                     for w in extra {
                         if wanted == "output" && w == "ellipsis" {
                             ellipsis = true;
                         } else {
                             errors.push(
-                                Diagnostic::error(file, f.line, format!("unknown attribute `{w}` on a `{wanted}` block"))
-                                    .with_help(if wanted == "output" { "the only attribute of an output block is `ellipsis`" } else { "a stdin block takes no attributes" }),
+                                Diagnostic::error(
+                                    file,
+                                    f.line,
+                                    format!("unknown attribute `{w}` on a `{wanted}` block"),
+                                )
+                                .with_help(if wanted == "output" {
+                                    "the only attribute of an output block is `ellipsis`"
+                                } else {
+                                    "a stdin block takes no attributes"
+                                }),
                             );
                         }
                     }
-                    let attached = Attached { text: f.body.clone(), line: f.line, fence: j, ellipsis };
+                    let attached = Attached {
+                        text: f.body.clone(),
+                        line: f.line,
+                        fence: j,
+                        ellipsis,
+                    };
                     if wanted == "stdin" {
                         snippet.stdin = Some(attached);
                     } else {
@@ -226,14 +252,16 @@ pub fn plan(
         if lang == "output" || lang == "stdin" {
             errors.push(
                 Diagnostic::error(file, fence.line, format!("this `{lang}` block does not follow a Python block"))
-                    .with_help(format!(
-                        "put it right under a ```python block (only blank lines between), or use ```text to show text"
-                    )),
+                    .with_help("put it right under a ```python block (only blank lines between), or use ```text to show text"),
             );
         }
         i += 1;
     }
-    if errors.is_empty() { Ok(plan) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(plan)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Is the text between two blocks blank (whitespace and `>` markers only)?
@@ -243,8 +271,14 @@ fn adjacent(text: &str, prev: &Fence, next: &Fence) -> bool {
 }
 
 fn unclosed(file: &Path, fence: &Fence) -> Diagnostic {
-    Diagnostic::error(file, fence.line, format!("the ```{} block opened here is never closed", fence.lang()))
-        .with_help("add a closing fence (the same characters, at least as many) after the block's last line")
+    Diagnostic::error(
+        file,
+        fence.line,
+        format!("the ```{} block opened here is never closed", fence.lang()),
+    )
+    .with_help(
+        "add a closing fence (the same characters, at least as many) after the block's last line",
+    )
 }
 
 fn snippet_of(
@@ -272,7 +306,9 @@ fn snippet_of(
         Some("This example runs only when the book is built, not in your browser.".to_string())
     } else {
         browser_blocker(&code).map(|what| {
-            format!("Runs at build time only: it uses {what}, which Python in the browser cannot do.")
+            format!(
+                "Runs at build time only: it uses {what}, which Python in the browser cannot do."
+            )
         })
     };
     Snippet {
@@ -352,13 +388,19 @@ pub fn browser_blocker(code: &str) -> Option<&'static str> {
 fn parse_attrs(file: &Path, fence: &Fence) -> Result<Attrs, Vec<Diagnostic>> {
     let mut attrs = Attrs::default();
     let mut errors = Vec::new();
-    let words = fence.info.split([',', ' ', '\t']).filter(|w| !w.is_empty()).skip(1);
+    let words = fence
+        .info
+        .split([',', ' ', '\t'])
+        .filter(|w| !w.is_empty())
+        .skip(1);
     for word in words {
         let (name, value) = match word.split_once('=') {
             Some((n, v)) => (n, Some(v)),
             None => (word, None),
         };
-        let err = |msg: String, help: &str| Diagnostic::error(file, fence.line, msg).with_help(help.to_string());
+        let err = |msg: String, help: &str| {
+            Diagnostic::error(file, fence.line, msg).with_help(help.to_string())
+        };
         match (name, value) {
             ("norun", None) => attrs.norun = true,
             ("run", None) => attrs.run = true,
@@ -412,9 +454,17 @@ fn parse_attrs(file: &Path, fence: &Fence) -> Result<Attrs, Vec<Diagnostic>> {
         }
     }
     if attrs.norun && attrs.run {
-        errors.push(Diagnostic::error(file, fence.line, "a block cannot be both `norun` and `run`"));
+        errors.push(Diagnostic::error(
+            file,
+            fence.line,
+            "a block cannot be both `norun` and `run`",
+        ));
     }
-    if errors.is_empty() { Ok(attrs) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(attrs)
+    } else {
+        Err(errors)
+    }
 }
 
 fn is_dotted_name(s: &str) -> bool {
@@ -444,7 +494,11 @@ pub fn jobs(chapter: usize, plan: &ChapterPlan, config: &Config) -> Vec<Job> {
     let mut sessions: Vec<(String, usize)> = Vec::new();
     for s in plan.snippets.iter().filter(|s| s.skip.is_none()) {
         let program = Program {
-            id: ProgramId { chapter, item: s.index, origin: Origin::Snippet },
+            id: ProgramId {
+                chapter,
+                item: s.index,
+                origin: Origin::Snippet,
+            },
             mode: s.mode,
             code: s.code.clone(),
             file: plan.file.clone(),
@@ -458,10 +512,14 @@ pub fn jobs(chapter: usize, plan: &ChapterPlan, config: &Config) -> Vec<Job> {
                 Some((_, job)) => jobs[*job].programs.push(program),
                 None => {
                     sessions.push((name.clone(), jobs.len()));
-                    jobs.push(Job { programs: vec![program] });
+                    jobs.push(Job {
+                        programs: vec![program],
+                    });
                 }
             },
-            None => jobs.push(Job { programs: vec![program] }),
+            None => jobs.push(Job {
+                programs: vec![program],
+            }),
         }
     }
     jobs
@@ -473,8 +531,18 @@ mod tests {
     use crate::scan::scan;
 
     fn plan_text(text: &str) -> Result<ChapterPlan, Vec<Diagnostic>> {
-        let config = Config { hidelines: Some("~".into()), ..Config::default() };
-        plan(Path::new("book/c.md"), "c.md", text, &scan(text), &config, (3, 11))
+        let config = Config {
+            hidelines: Some("~".into()),
+            ..Config::default()
+        };
+        plan(
+            Path::new("book/c.md"),
+            "c.md",
+            text,
+            &scan(text),
+            &config,
+            (3, 11),
+        )
     }
 
     #[test]
@@ -495,7 +563,10 @@ mod tests {
     #[test]
     fn output_after_prose_is_not_attached() {
         let e = plan_text("```python\nprint(1)\n```\n\nprose\n\n```output\n1\n```\n").unwrap_err();
-        assert_eq!(e[0].message, "this `output` block does not follow a Python block");
+        assert_eq!(
+            e[0].message,
+            "this `output` block does not follow a Python block"
+        );
         assert_eq!(e[0].line, 7);
     }
 
@@ -503,18 +574,27 @@ mod tests {
     fn unknown_attribute_suggests() {
         let e = plan_text("```python,noruns\nx\n```\n").unwrap_err();
         assert_eq!(e[0].message, "unknown attribute `noruns` on a Python block");
-        assert!(e[0].help.as_deref().unwrap().starts_with("did you mean `norun`?"));
+        assert!(
+            e[0].help
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `norun`?")
+        );
     }
 
     #[test]
     fn bad_timeout() {
         let e = plan_text("```python,timeout=soon\nx\n```\n").unwrap_err();
-        assert_eq!(e[0].message, "bad value `soon` for `timeout=`: expected a number of seconds");
+        assert_eq!(
+            e[0].message,
+            "bad value `soon` for `timeout=`: expected a number of seconds"
+        );
     }
 
     #[test]
     fn min_python_and_norun_skip() {
-        let p = plan_text("```python,min-python=3.12\nx\n```\n\n```python,norun\ny\n```\n").unwrap();
+        let p =
+            plan_text("```python,min-python=3.12\nx\n```\n\n```python,norun\ny\n```\n").unwrap();
         assert_eq!(p.snippets[0].skip, Some(Skip::MinPython(3, 12)));
         assert_eq!(p.snippets[1].skip, Some(Skip::NoRun));
     }
@@ -532,8 +612,14 @@ mod tests {
     #[test]
     fn browser_blockers_are_found_from_code() {
         assert_eq!(browser_blocker("import threading\n"), Some("threads"));
-        assert_eq!(browser_blocker("await asyncio.to_thread(f)\n"), Some("threads"));
-        assert_eq!(browser_blocker("print('threads')\n# import threading\n"), None);
+        assert_eq!(
+            browser_blocker("await asyncio.to_thread(f)\n"),
+            Some("threads")
+        );
+        assert_eq!(
+            browser_blocker("print('threads')\n# import threading\n"),
+            None
+        );
         assert_eq!(browser_blocker("import asyncio\n"), None);
     }
 

@@ -145,7 +145,7 @@ fn fence(text: &str, lines: &Lines, range: Range<usize>, info: String, body: Str
     }
     let last_line_start = lines.start_of_line_containing(end.saturating_sub(1).max(start));
     let last_line = &text[last_line_start.max(start)..end];
-    let trimmed = last_line.trim_start_matches(|c: char| c == ' ' || c == '\t' || c == '>');
+    let trimmed = last_line.trim_start_matches([' ', '\t', '>']);
     let closing_len = trimmed.chars().take_while(|&c| c == fence_char).count();
     let closed = last_line_start > start
         && closing_len >= fence_len
@@ -175,7 +175,13 @@ fn fence(text: &str, lines: &Lines, range: Range<usize>, info: String, body: Str
 fn continuation_prefix(before: &str) -> String {
     before
         .chars()
-        .map(|c| if c == '>' || c == ' ' || c == '\t' { c } else { ' ' })
+        .map(|c| {
+            if c == '>' || c == ' ' || c == '\t' {
+                c
+            } else {
+                ' '
+            }
+        })
         .collect()
 }
 
@@ -223,12 +229,19 @@ mod tests {
 
     #[test]
     fn fences_in_quotes_lists_tildes_and_crlf() {
-        let text = "> ```python\r\n> x = 1\r\n> ```\r\n\r\n- item\n\n  ~~~~py\n  print(2)\n  ~~~~\n";
+        let text =
+            "> ```python\r\n> x = 1\r\n> ```\r\n\r\n- item\n\n  ~~~~py\n  print(2)\n  ~~~~\n";
         let s = scan(text);
         assert_eq!(s.fences.len(), 2);
         assert_eq!(s.fences[0].prefix, "> ");
-        assert_eq!(s.fences[0].body, "x = 1\n", "pulldown-cmark gives code with LF");
-        assert_eq!(&text[s.fences[0].span.clone()], "> ```python\r\n> x = 1\r\n> ```".trim_start_matches("> "));
+        assert_eq!(
+            s.fences[0].body, "x = 1\n",
+            "pulldown-cmark gives code with LF"
+        );
+        assert_eq!(
+            &text[s.fences[0].span.clone()],
+            "> ```python\r\n> x = 1\r\n> ```".trim_start_matches("> ")
+        );
         assert_eq!(s.fences[1].prefix, "  ");
         assert_eq!(s.fences[1].lang(), "py");
         assert_eq!(s.fences[1].body, "print(2)\n");

@@ -19,9 +19,16 @@ pub struct Verdict {
 }
 
 /// Check one snippet's outcome.
-pub fn verify(file: &Path, snippet: &Snippet, outcome: &Outcome, on_mismatch: OnMismatch, limit: usize) -> Verdict {
+pub fn verify(
+    file: &Path,
+    snippet: &Snippet,
+    outcome: &Outcome,
+    on_mismatch: OnMismatch,
+    limit: usize,
+) -> Verdict {
     let mut v = Verdict::default();
-    let md_line = |program_line: Option<usize>| program_line.map_or(snippet.line, |l| snippet.line + l - 1);
+    let md_line =
+        |program_line: Option<usize>| program_line.map_or(snippet.line, |l| snippet.line + l - 1);
     if let Some(failure) = &outcome.failure {
         match failure {
             Failure::Timeout { millis, line } => v.diagnostics.push(
@@ -57,18 +64,40 @@ pub fn verify(file: &Path, snippet: &Snippet, outcome: &Outcome, on_mismatch: On
     let shown = with_note(&outcome.output, outcome.truncated, limit);
     match (&snippet.attrs.raises, &outcome.exception) {
         (None, Some(e)) => v.diagnostics.push(
-            Diagnostic::error(file, md_line(e.line), format!("this snippet raised {}: {}", e.name, first_line(&e.message)))
-                .with_detail(outcome.output.trim_end().to_string())
-                .with_help(format!("fix the code, or mark the block `raises={}` if the exception is the point", e.name)),
+            Diagnostic::error(
+                file,
+                md_line(e.line),
+                format!("this snippet raised {}: {}", e.name, first_line(&e.message)),
+            )
+            .with_detail(outcome.output.trim_end().to_string())
+            .with_help(format!(
+                "fix the code, or mark the block `raises={}` if the exception is the point",
+                e.name
+            )),
         ),
         (Some(want), Some(e)) if !raised_matches(want, &e.mro, &e.qualname) => v.diagnostics.push(
-            Diagnostic::error(file, md_line(e.line), format!("this snippet should raise {want}, but it raised {}: {}", e.name, first_line(&e.message)))
-                .with_detail(outcome.output.trim_end().to_string())
-                .with_help(format!("change the attribute to `raises={}`, or fix the code", e.name)),
+            Diagnostic::error(
+                file,
+                md_line(e.line),
+                format!(
+                    "this snippet should raise {want}, but it raised {}: {}",
+                    e.name,
+                    first_line(&e.message)
+                ),
+            )
+            .with_detail(outcome.output.trim_end().to_string())
+            .with_help(format!(
+                "change the attribute to `raises={}`, or fix the code",
+                e.name
+            )),
         ),
         (Some(want), None) => v.diagnostics.push(
-            Diagnostic::error(file, snippet.line, format!("this snippet should raise {want}, but it finished without an exception"))
-                .with_help("remove `raises=` from the block, or make the code raise"),
+            Diagnostic::error(
+                file,
+                snippet.line,
+                format!("this snippet should raise {want}, but it finished without an exception"),
+            )
+            .with_help("remove `raises=` from the block, or make the code raise"),
         ),
         _ => {}
     }
@@ -135,7 +164,10 @@ pub fn with_note(output: &str, truncated: bool, limit: usize) -> String {
 /// CRLF is LF.
 pub fn normalize(s: &str) -> String {
     let lines: Vec<&str> = s.lines().map(|l| l.trim_end()).collect();
-    let end = lines.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+    let end = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(0, |i| i + 1);
     lines[..end].join("\n")
 }
 
@@ -150,7 +182,13 @@ pub fn ellipsis_matches(expected: &str, actual: &str) -> bool {
     lines_match(&e, &a, 0, 0, &mut memo)
 }
 
-fn lines_match(e: &[&str], a: &[&str], i: usize, j: usize, memo: &mut std::collections::HashMap<(usize, usize), bool>) -> bool {
+fn lines_match(
+    e: &[&str],
+    a: &[&str],
+    i: usize,
+    j: usize,
+    memo: &mut std::collections::HashMap<(usize, usize), bool>,
+) -> bool {
     if let Some(&r) = memo.get(&(i, j)) {
         return r;
     }
@@ -191,12 +229,19 @@ pub fn pycon_matches(want: &str, got: &str) -> bool {
     let strip = |s: &str| -> String {
         let n = normalize(s);
         if n.starts_with(TB) {
-            n.lines().filter(|l| !l.starts_with(' ') && *l != TB).collect::<Vec<_>>().join("\n")
+            n.lines()
+                .filter(|l| !l.starts_with(' ') && *l != TB)
+                .collect::<Vec<_>>()
+                .join("\n")
         } else {
             n
         }
     };
-    let want = want.lines().map(|l| if l.trim() == "<BLANKLINE>" { "" } else { l }).collect::<Vec<_>>().join("\n");
+    let want = want
+        .lines()
+        .map(|l| if l.trim() == "<BLANKLINE>" { "" } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
     let (w, g) = (strip(&want), strip(got));
     w == g || ellipsis_matches(&w, &g) && want.contains("...")
 }
@@ -228,17 +273,36 @@ mod tests {
     fn ellipsis() {
         assert!(ellipsis_matches("a\n...\nd\n", "a\nb\nc\nd\n"));
         assert!(ellipsis_matches("a\n...\nb\n", "a\nb\n"));
-        assert!(ellipsis_matches("<object at 0x...>\n", "<object at 0x7f3>\n"));
+        assert!(ellipsis_matches(
+            "<object at 0x...>\n",
+            "<object at 0x7f3>\n"
+        ));
         assert!(!ellipsis_matches("a\n...\nd\n", "a\nb\nc\n"));
         assert!(!ellipsis_matches("x...y\n", "xy z\n"));
     }
 
     #[test]
     fn raises_matches_subclasses_and_dotted_names() {
-        let mro = vec!["JSONDecodeError".to_string(), "ValueError".into(), "Exception".into()];
-        assert!(raised_matches("ValueError", &mro, "json.decoder.JSONDecodeError"));
-        assert!(raised_matches("json.JSONDecodeError", &mro, "json.decoder.JSONDecodeError"));
-        assert!(!raised_matches("TypeError", &mro, "json.decoder.JSONDecodeError"));
+        let mro = vec![
+            "JSONDecodeError".to_string(),
+            "ValueError".into(),
+            "Exception".into(),
+        ];
+        assert!(raised_matches(
+            "ValueError",
+            &mro,
+            "json.decoder.JSONDecodeError"
+        ));
+        assert!(raised_matches(
+            "json.JSONDecodeError",
+            &mro,
+            "json.decoder.JSONDecodeError"
+        ));
+        assert!(!raised_matches(
+            "TypeError",
+            &mro,
+            "json.decoder.JSONDecodeError"
+        ));
     }
 
     #[test]
@@ -252,6 +316,9 @@ mod tests {
 
     #[test]
     fn diff_is_unified() {
-        assert_eq!(diff("a\nb\n", "a\nc\n"), "--- expected\n+++ actual\n@@ -1,2 +1,2 @@\n a\n-b\n+c");
+        assert_eq!(
+            diff("a\nb\n", "a\nc\n"),
+            "--- expected\n+++ actual\n@@ -1,2 +1,2 @@\n a\n-b\n+c"
+        );
     }
 }

@@ -21,7 +21,9 @@ pub struct Cache {
 impl Cache {
     /// A cache in `cache_dir` (created on first write, with a `.gitignore`).
     pub fn new(cache_dir: &Path) -> Self {
-        Cache { dir: cache_dir.join("results") }
+        Cache {
+            dir: cache_dir.join("results"),
+        }
     }
 
     fn path(&self, key: &str) -> PathBuf {
@@ -97,7 +99,10 @@ pub fn prepare_dir(cache_dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(cache_dir)?;
     let ignore = cache_dir.join(".gitignore");
     if !ignore.exists() {
-        write_atomically(&ignore, b"# Created by mdbook-python: this folder is a cache.\n*\n")?;
+        write_atomically(
+            &ignore,
+            b"# Created by mdbook-python: this folder is a cache.\n*\n",
+        )?;
     }
     Ok(())
 }
@@ -110,7 +115,11 @@ mod tests {
     fn job(code: &str) -> Job {
         Job {
             programs: vec![Program {
-                id: ProgramId { chapter: 0, item: 0, origin: Origin::Snippet },
+                id: ProgramId {
+                    chapter: 0,
+                    item: 0,
+                    origin: Origin::Snippet,
+                },
                 mode: Mode::Exec,
                 code: code.into(),
                 file: "book/a.md".into(),
@@ -123,7 +132,11 @@ mod tests {
     }
 
     fn interp() -> Interpreter {
-        Interpreter { executable: "/usr/bin/python3".into(), version: (3, 11, 7), full_version: "3.11.7".into() }
+        Interpreter {
+            executable: "/usr/bin/python3".into(),
+            version: (3, 11, 7),
+            full_version: "3.11.7".into(),
+        }
     }
 
     #[test]
@@ -131,7 +144,10 @@ mod tests {
         let a = key(&interp(), &job("print(1)\n"));
         assert_eq!(a, key(&interp(), &job("print(1)\n")));
         assert_ne!(a, key(&interp(), &job("print(2)\n")));
-        let other = Interpreter { full_version: "3.12.0".into(), ..interp() };
+        let other = Interpreter {
+            full_version: "3.12.0".into(),
+            ..interp()
+        };
         assert_ne!(a, key(&other, &job("print(1)\n")));
     }
 
@@ -141,7 +157,14 @@ mod tests {
         let cache = Cache::new(dir.path());
         let k = key(&interp(), &job("x"));
         assert!(cache.get(&k, 1).is_none());
-        let o = Outcome { output: "hi\n".into(), truncated: false, exception: None, examples: vec![], failure: None, cached: false };
+        let o = Outcome {
+            output: "hi\n".into(),
+            truncated: false,
+            exception: None,
+            examples: vec![],
+            failure: None,
+            cached: false,
+        };
         cache.put(&k, std::slice::from_ref(&o));
         let got = cache.get(&k, 1).unwrap();
         assert_eq!(got[0].output, "hi\n");

@@ -49,9 +49,7 @@ pub fn resolve(python: &str, root: &Path, memo: Option<&Path>) -> Result<Interpr
         .current_dir(root)
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| {
-            format!("cannot run the Python interpreter `{python}`: {e}")
-        })?;
+        .map_err(|e| format!("cannot run the Python interpreter `{python}`: {e}"))?;
     if !output.status.success() {
         return Err(format!(
             "the Python interpreter `{python}` failed to start ({}): {}",
@@ -63,15 +61,24 @@ pub fn resolve(python: &str, root: &Path, memo: Option<&Path>) -> Result<Interpr
     let (exe, v, full): (PathBuf, Vec<u32>, String) = serde_json::from_str(text.trim())
         .map_err(|_| format!("`{python}` did not answer like CPython: {}", text.trim()))?;
     if v.len() != 3 || v[0] != 3 {
-        return Err(format!("`{python}` is Python {v:?}; mdbook-python needs Python 3"));
+        return Err(format!(
+            "`{python}` is Python {v:?}; mdbook-python needs Python 3"
+        ));
     }
     let interpreter = Interpreter {
-        executable: if exe.as_os_str().is_empty() { PathBuf::from(python) } else { exe },
+        executable: if exe.as_os_str().is_empty() {
+            PathBuf::from(python)
+        } else {
+            exe
+        },
         version: (v[0], v[1], v[2]),
         full_version: full,
     };
     if let (Some(memo), Some(fp)) = (memo, fingerprint) {
-        let r = Remembered { fingerprint: fp, interpreter: interpreter.clone() };
+        let r = Remembered {
+            fingerprint: fp,
+            interpreter: interpreter.clone(),
+        };
         if let Ok(json) = serde_json::to_string(&r) {
             let _ = super::cache::write_atomically(memo, json.as_bytes());
         }
@@ -114,7 +121,11 @@ fn fingerprint(python: &str, root: &Path) -> Option<String> {
 fn find_on_path(python: &str, root: &Path) -> Option<PathBuf> {
     let p = Path::new(python);
     if p.components().count() > 1 {
-        let p = if p.is_absolute() { p.to_path_buf() } else { root.join(p) };
+        let p = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            root.join(p)
+        };
         return p.exists().then_some(p);
     }
     std::env::split_paths(&std::env::var_os("PATH")?)

@@ -23,8 +23,7 @@ use std::time::Duration;
 pub const WORKER_SOURCE: &str = include_str!("worker.py");
 
 /// Compiles the worker under a name its tracebacks can be trimmed by.
-const BOOTSTRAP: &str =
-    "import sys; exec(compile(sys.argv[1], '<mdbook-python worker>', 'exec'))";
+const BOOTSTRAP: &str = "import sys; exec(compile(sys.argv[1], '<mdbook-python worker>', 'exec'))";
 
 /// Time a worker gets beyond a program's own timeout before it is killed.
 const GRACE: Duration = Duration::from_secs(2);
@@ -43,7 +42,10 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { jobs: 2, limits: Vec::new() }
+        Settings {
+            jobs: 2,
+            limits: Vec::new(),
+        }
     }
 }
 
@@ -106,7 +108,9 @@ fn run_job(
                 }
             }
         }
-        let Some(worker) = slot.as_mut() else { continue };
+        let Some(worker) = slot.as_mut() else {
+            continue;
+        };
         let outcome = worker.run(program, k == 0);
         if outcome.failure.is_some() {
             broken = true;
@@ -167,7 +171,10 @@ impl Worker {
         let mut cmd = Command::new(&interpreter.executable);
         cmd.args(["-s", "-c", BOOTSTRAP, WORKER_SOURCE, &worker_settings])
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()))
+            .env(
+                "PATH",
+                std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+            )
             .env("LANG", "C.UTF-8")
             .env("PYTHONHASHSEED", "0")
             .env("PYTHONIOENCODING", "utf-8")
@@ -177,9 +184,9 @@ impl Worker {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| {
-            format!("cannot start `{}`: {e}", interpreter.executable.display())
-        })?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start `{}`: {e}", interpreter.executable.display()))?;
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
@@ -205,7 +212,13 @@ impl Worker {
         let tail = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&tail);
         std::thread::spawn(move || drain(stderr, &sink));
-        let mut worker = Worker { child, stdin, lines, stderr: tail, alive: true };
+        let mut worker = Worker {
+            child,
+            stdin,
+            lines,
+            stderr: tail,
+            alive: true,
+        };
         match worker.lines.recv_timeout(STARTUP) {
             Ok(line) if line.contains("\"ready\"") => Ok(worker),
             _ => {
@@ -214,16 +227,29 @@ impl Worker {
                 Err(format!(
                     "the interpreter worker (`{}`) did not start{}",
                     interpreter.executable.display(),
-                    if err.is_empty() { String::new() } else { format!(": {err}") }
+                    if err.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {err}")
+                    }
                 ))
             }
         }
     }
 
-    fn request(&mut self, req: &serde_json::Value, timeout: Duration) -> Result<String, RequestError> {
+    fn request(
+        &mut self,
+        req: &serde_json::Value,
+        timeout: Duration,
+    ) -> Result<String, RequestError> {
         let mut line = req.to_string();
         line.push('\n');
-        if self.stdin.write_all(line.as_bytes()).and_then(|_| self.stdin.flush()).is_err() {
+        if self
+            .stdin
+            .write_all(line.as_bytes())
+            .and_then(|_| self.stdin.flush())
+            .is_err()
+        {
             self.kill();
             return Err(RequestError::Died);
         }
@@ -269,13 +295,18 @@ impl Worker {
                 }
                 Err(e) => {
                     self.kill();
-                    Outcome::failed(Failure::Worker(format!("the worker sent an unreadable reply ({e})")))
+                    Outcome::failed(Failure::Worker(format!(
+                        "the worker sent an unreadable reply ({e})"
+                    )))
                 }
             },
             Err(RequestError::Timeout) => Outcome::failed(Failure::Timeout { millis, line: None }),
             Err(RequestError::Died) => {
                 let status = self.reap();
-                Outcome::failed(Failure::Crashed { status, stderr: self.stderr_tail() })
+                Outcome::failed(Failure::Crashed {
+                    status,
+                    stderr: self.stderr_tail(),
+                })
             }
         }
     }
@@ -330,7 +361,10 @@ fn describe(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("the interpreter exited with status {code}"),
-        (None, Some(sig)) => format!("the interpreter was killed by signal {sig}{}", signal_name(sig)),
+        (None, Some(sig)) => format!(
+            "the interpreter was killed by signal {sig}{}",
+            signal_name(sig)
+        ),
         _ => "the interpreter ended".into(),
     }
 }

@@ -49,7 +49,9 @@ pub fn bundle(pyodide_url: &str, output_limit: usize, labels: &Labels) -> (Strin
     });
     // `</` cannot appear in a JSON string we emit raw into a script file, but
     // escape it anyway so the prelude is also safe inline.
-    let worker = serde_json::to_string(WORKER_JS).unwrap_or_default().replace("</", "<\\/");
+    let worker = serde_json::to_string(WORKER_JS)
+        .unwrap_or_default()
+        .replace("</", "<\\/");
     let js = format!(
         "/* mdbook-python {} */\nwindow.MDPY_CONFIG = {};\nconst MDPY_WORKER_SOURCE = {};\n{}\n{}\n",
         env!("CARGO_PKG_VERSION"),
@@ -58,6 +60,11 @@ pub fn bundle(pyodide_url: &str, output_limit: usize, labels: &Labels) -> (Strin
         RUNNER_JS,
         QUIZ_JS
     );
-    let css = format!("/* mdbook-python {} */\n{}\n{}\n", env!("CARGO_PKG_VERSION"), RUNNER_CSS, QUIZ_CSS);
+    let css = format!(
+        "/* mdbook-python {} */\n{}\n{}\n",
+        env!("CARGO_PKG_VERSION"),
+        RUNNER_CSS,
+        QUIZ_CSS
+    );
     (js, css)
 }

@@ -46,7 +46,10 @@ pub fn labelled_pre(class: &str, label: &str, body: &str, extra_attrs: &str) -> 
 
 /// The snippet element: metadata for the front end plus what the build shows.
 pub fn snippet(data_json: &str, inner: &str) -> String {
-    format!("<div class=\"mdpy-snippet\" data-mdpy=\"{}\">{inner}</div>", attr(data_json))
+    format!(
+        "<div class=\"mdpy-snippet\" data-mdpy=\"{}\">{inner}</div>",
+        attr(data_json)
+    )
 }
 
 pub fn note(s: &str) -> String {
@@ -67,7 +70,10 @@ mod tests {
 
     #[test]
     fn escapes_and_stays_on_one_line() {
-        assert_eq!(text("<script>\n&{x}"), "&lt;script&gt;&#10;&amp;&#123;x&#125;");
+        assert_eq!(
+            text("<script>\n&{x}"),
+            "&lt;script&gt;&#10;&amp;&#123;x&#125;"
+        );
         assert_eq!(attr("\"a' onerror=x"), "&quot;a&#39; onerror=x");
         assert!(!snippet("{\"a\":\"</div>\\n\"}", "").contains('\n'));
     }

@@ -74,7 +74,10 @@ pub fn snippet_edits(
         let fence = &scanned.fences[s.fence];
         let clean = clean_info(s);
         if text[fence.info_span.clone()] != clean {
-            edits.push(Edit { range: fence.info_span.clone(), text: clean });
+            edits.push(Edit {
+                range: fence.info_span.clone(),
+                text: clean,
+            });
         }
         // The region after the fence that we own: any stdin/output blocks.
         let end = [&s.stdin, &s.expected]
@@ -99,7 +102,10 @@ pub fn snippet_edits(
             None => String::new(),
         };
         if end != fence.span.end || !insert.is_empty() {
-            edits.push(Edit { range: fence.span.end..end, text: insert });
+            edits.push(Edit {
+                range: fence.span.end..end,
+                text: insert,
+            });
         }
     }
     edits
@@ -118,20 +124,35 @@ fn clean_info(s: &Snippet) -> String {
     info
 }
 
-fn html_block(plan: &ChapterPlan, s: &Snippet, verdict: Option<&Verdict>, cx: &Context) -> Option<String> {
+fn html_block(
+    plan: &ChapterPlan,
+    s: &Snippet,
+    verdict: Option<&Verdict>,
+    cx: &Context,
+) -> Option<String> {
     let labels = cx.labels;
     if s.mode == Mode::Pycon {
         return None;
     }
     let mut inner = String::new();
     if let Some(stdin) = &s.stdin {
-        inner.push_str(&html::labelled_pre("mdpy-stdin", &labels.input, &stdin.text, ""));
+        inner.push_str(&html::labelled_pre(
+            "mdpy-stdin",
+            &labels.input,
+            &stdin.text,
+            "",
+        ));
     }
     match (&s.skip, verdict) {
         (Some(Skip::NoRun | Skip::NotMarked), _) => {
             // Shown only: an author-written output is displayed as written.
             return s.expected.as_ref().map(|e| {
-                html::labelled_pre("mdpy-output", &labels.output, &e.text, " data-origin=\"author\"")
+                html::labelled_pre(
+                    "mdpy-output",
+                    &labels.output,
+                    &e.text,
+                    " data-origin=\"author\"",
+                )
             });
         }
         (Some(Skip::MinPython(major, minor)), _) => {
@@ -142,10 +163,18 @@ fn html_block(plan: &ChapterPlan, s: &Snippet, verdict: Option<&Verdict>, cx: &C
         }
         (None, Some(v)) => {
             if let Some(out) = &v.shown {
-                inner.push_str(&html::labelled_pre("mdpy-output", &labels.output, out, " data-origin=\"build\""));
+                inner.push_str(&html::labelled_pre(
+                    "mdpy-output",
+                    &labels.output,
+                    out,
+                    " data-origin=\"build\"",
+                ));
             }
             if let Some(w) = &v.warning {
-                inner.push_str(&html::warning("mdbook-python: this output block does not match what the code prints", w));
+                inner.push_str(&html::warning(
+                    "mdbook-python: this output block does not match what the code prints",
+                    w,
+                ));
             }
         }
         (None, None) => {}
@@ -175,7 +204,13 @@ fn html_block(plan: &ChapterPlan, s: &Snippet, verdict: Option<&Verdict>, cx: &C
     Some(html::snippet(&data.to_string(), &inner))
 }
 
-fn text_block(s: &Snippet, verdict: Option<&Verdict>, cx: &Context, prefix: &str, nl: &str) -> Option<String> {
+fn text_block(
+    s: &Snippet,
+    verdict: Option<&Verdict>,
+    cx: &Context,
+    prefix: &str,
+    nl: &str,
+) -> Option<String> {
     let body = match (&s.skip, verdict) {
         (Some(Skip::MinPython(major, minor)), _) => {
             return Some(format!(
@@ -224,8 +259,14 @@ mod tests {
     fn splice_keeps_untouched_bytes() {
         let text = "abc def ghi";
         let mut edits = vec![
-            Edit { range: 8..11, text: "GHI".into() },
-            Edit { range: 0..3, text: "A".into() },
+            Edit {
+                range: 8..11,
+                text: "GHI".into(),
+            },
+            Edit {
+                range: 0..3,
+                text: "A".into(),
+            },
         ];
         assert_eq!(splice(text, &mut edits), "A def GHI");
         assert_eq!(splice(text, &mut []), text);

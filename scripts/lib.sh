@@ -1,0 +1,32 @@
+# Shared by scripts/serve, scripts/test and .ci/run.
+MDBOOK_VERSION=0.5.4
+
+ensure_mdbook() {
+  if ! mdbook --version 2>/dev/null | grep -q "v${MDBOOK_VERSION%.*}"; then
+    echo "==> installing mdBook ${MDBOOK_VERSION} (about 2 minutes, once)"
+    cargo install mdbook --version "$MDBOOK_VERSION" --locked
+  fi
+}
+
+ensure_node_packages() {
+  if [ ! -d tests/browser/node_modules/pyodide ] || [ ! -d tests/browser/node_modules/puppeteer-core ]; then
+    echo "==> installing the browser-test packages (npm ci)"
+    (cd tests/browser && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
+
+ensure_browsers() {
+  local missing=()
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v firefox-esr >/dev/null || missing+=(firefox-esr)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "==> installing ${missing[*]} from Debian"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+      echo "error: the browser tests need Debian's ${missing[*]}: sudo apt-get install ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+}

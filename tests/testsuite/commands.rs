@@ -1,0 +1,143 @@
+//! The command line: the preprocessor protocol on stdin/stdout, `supports`,
+//! `check`, `bless` and `clean`.
+
+use crate::harness::{BookTest, bin};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn malformed_stdin_is_one_line_and_exit_1() {
+    let (code, out, err) = run_with_stdin(&[], "{not json");
+    assert_eq!(code, 1);
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        "mdbook-python: the input on stdin is not the JSON mdBook sends (key must be a string at line 1 column 2); this command is run by `mdbook build`, see `mdbook-python --help`\n"
+    );
+}
+
+#[test]
+fn an_incompatible_mdbook_is_named() {
+    let input = r#"[{"root": "/x", "config": {}, "renderer": "html", "mdbook_version": "0.4.40"}, {"sections": [], "__non_exhaustive": null}]"#;
+    let (code, _, err) = run_with_stdin(&[], input);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        "mdbook-python: mdbook-python 0.1.0 works with mdBook 0.5 (built against mdbook-preprocessor 0.5.4), but it is being run by mdBook 0.4.40; install mdBook 0.5 with `cargo install mdbook --version 0.5.4 --locked`\n"
+    );
+}
+
+#[test]
+fn supports_every_renderer() {
+    for r in ["html", "markdown", "epub"] {
+        let status = Command::new(bin()).args(["supports", r]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+#[test]
+fn the_protocol_round_trips_a_book() {
+    let t = BookTest::chapter("```python\nprint(2 + 2)\n```\n");
+    let md = mdbook_driver::MDBook::load(t.root()).unwrap();
+    let ctx = mdbook_preprocessor::PreprocessorContext::new(
+        md.root.clone(),
+        md.config.clone(),
+        "html".into(),
+    );
+    let input = serde_json::to_string(&(&ctx, &md.book)).unwrap();
+    let (code, out, err) = run_with_stdin(&[], &input);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("4&#10;"), "{out}");
+    assert!(
+        err.starts_with("mdbook-python: 1 snippets, 1 run, 0 cached, 0 failed ("),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_reports_and_exits_1() {
+    let t = BookTest::chapter("```python\nprint('real')\n```\n\n```output\nwritten\n```\n");
+    let out = Command::new(bin())
+        .args(["check", "--no-cache"])
+        .arg(t.root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("  --> {}/src/a.md:5\n", t.root().display())),
+        "{err}"
+    );
+    assert!(err.contains("   | -written\n   | +real\n"), "{err}");
+    let good = BookTest::chapter("```python\nprint('real')\n```\n");
+    let out = Command::new(bin())
+        .args(["check"])
+        .arg(good.root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn bless_rewrites_only_the_mismatching_bodies() {
+    let chapter = "# A\r\n\r\n> ```python\r\n> print('new')\r\n> print('two')\r\n> ```\r\n>\r\n> ```output\r\n> old\r\n> ```\r\n\r\n```pycon\r\n>>> 1 + 1\r\n3\r\n```\r\n\r\n```python,nondeterministic\r\nprint(1)\r\n```\r\n\r\n```output\r\nsample\r\n```\r\n";
+    let t = BookTest::chapter(chapter);
+    let out = Command::new(bin())
+        .arg("bless")
+        .arg(t.root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.ends_with("mdbook-python: blessed 2 blocks in 1 file\n"),
+        "{err}"
+    );
+    assert_eq!(
+        t.read("src/a.md"),
+        chapter
+            .replace("> old\r\n", "> new\r\n> two\r\n")
+            .replace(">>> 1 + 1\r\n3\r\n", ">>> 1 + 1\r\n2\r\n")
+    );
+    assert!(t.errors().is_empty(), "{:?}", t.errors());
+}
+
+#[test]
+fn clean_removes_the_cache() {
+    let t = BookTest::chapter("```python\nprint(1)\n```\n");
+    t.build().unwrap();
+    assert!(t.root().join(".mdbook-python").exists());
+    let out = Command::new(bin())
+        .arg("clean")
+        .arg(t.root())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!t.root().join(".mdbook-python").exists());
+}

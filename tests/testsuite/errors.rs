@@ -1,0 +1,198 @@
+//! Every failure is an error that names the Markdown file and line, says
+//! what is wrong and how to fix it. Messages are asserted exactly.
+
+use crate::harness::{BOOK_TOML, BookTest};
+
+fn first_error(chapter: &str) -> String {
+    let errors = BookTest::chapter(chapter).errors();
+    assert!(!errors.is_empty(), "expected an error for {chapter:?}");
+    errors[0].clone()
+}
+
+#[test]
+fn a_wrong_output_block_fails_with_a_diff() {
+    let e = first_error(
+        "# A\n\n```python\nprint('one')\nprint('two')\n```\n\n```output\none\n2\n```\n",
+    );
+    assert_eq!(
+        e,
+        "error: the output block does not match what the snippet prints\n  --> src/a.md:8\n   | --- expected\n   | +++ actual\n   | @@ -1,2 +1,2 @@\n   |  one\n   | -2\n   | +two\n   = help: fix the output block, run `mdbook-python bless` to write the real output, or mark the block `nondeterministic` if it varies"
+    );
+}
+
+#[test]
+fn the_build_fails_and_names_the_error_count() {
+    let t = BookTest::chapter("```python\nprint(1)\n```\n\n```output\n2\n```\n");
+    let err = t.build().unwrap_err();
+    assert!(
+        err.contains("mdbook-python: 1 error (see above); the book was not built"),
+        "{err}"
+    );
+}
+
+#[test]
+fn trailing_whitespace_and_ellipsis_are_accepted() {
+    let t = BookTest::chapter(
+        "```python\nprint('a   ')\nprint(object())\n```\n\n```output,ellipsis\na\n<object object at 0x...>\n\n```\n",
+    );
+    assert!(t.errors().is_empty(), "{:?}", t.errors());
+}
+
+#[test]
+fn nondeterministic_output_is_a_sample() {
+    let t = BookTest::chapter(
+        "```python,nondeterministic\nimport time\nprint(time.time())\n```\n\n```output\n12.5\n```\n",
+    );
+    assert!(t.errors().is_empty(), "{:?}", t.errors());
+}
+
+#[test]
+fn an_unexpected_exception_points_at_its_line() {
+    let e = first_error("text\n\n```python\nx = 1\nprint(x / 0)\n```\n");
+    assert!(e.starts_with("error: this snippet raised ZeroDivisionError: division by zero\n  --> src/a.md:5\n   | Traceback (most recent call last):\n   |   File \"src/a.md\", line 5, in <module>\n"), "{e}");
+    assert!(e.ends_with("   = help: fix the code, or mark the block `raises=ZeroDivisionError` if the exception is the point"), "{e}");
+}
+
+#[test]
+fn raises_checks_the_exception() {
+    assert_eq!(
+        first_error("```python,raises=ValueError\nprint('fine')\n```\n"),
+        "error: this snippet should raise ValueError, but it finished without an exception\n  --> src/a.md:2\n   = help: remove `raises=` from the block, or make the code raise"
+    );
+    let e = first_error("```python,raises=KeyError\n[][1]\n```\n");
+    assert!(e.starts_with("error: this snippet should raise KeyError, but it raised IndexError: list index out of range\n  --> src/a.md:2\n"), "{e}");
+    let ok = BookTest::chapter("```python,raises=LookupError\n{}['k']\n```\n");
+    assert!(
+        ok.errors().is_empty(),
+        "a subclass matches: {:?}",
+        ok.errors()
+    );
+}
+
+#[test]
+fn a_timeout_names_the_line_it_stopped_at() {
+    let e = first_error("# A\n\n```python,timeout=0.5\nx = 0\nwhile True:\n    x += 1\n```\n");
+    assert!(
+        e.starts_with(
+            "error: this snippet ran past its timeout of 0.5 s and was stopped\n  --> src/a.md:"
+        ),
+        "{e}"
+    );
+    assert!(e.ends_with("= help: make it finish sooner, or give it more time with `timeout=SECONDS` on the block (or `timeout` in [preprocessor.python])"), "{e}");
+}
+
+#[test]
+fn after_a_timeout_the_next_snippet_runs_normally() {
+    let t = BookTest::chapter(
+        "```python,timeout=0.3\nimport time\nwhile True: time.sleep(0.01)\n```\n\n```python\nprint('next')\n```\n\n```output\nnext\n```\n",
+    );
+    let errors = t.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+}
+
+#[test]
+fn a_crash_is_reported_and_the_next_snippet_runs() {
+    let t = BookTest::chapter(
+        "```python\nimport os\nos._exit(3)\n```\n\n```python\nprint('after')\n```\n\n```output\nafter\n```\n",
+    );
+    let errors = t.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("error: the interpreter died while running this snippet: the interpreter exited with status 3\n  --> src/a.md:2\n"), "{}", errors[0]);
+}
+
+#[test]
+fn unknown_attributes_suggest_the_closest() {
+    assert_eq!(
+        first_error("# A\n\n```python,sesion=a\nprint(1)\n```\n"),
+        "error: unknown attribute `sesion=a` on a Python block\n  --> src/a.md:3\n   = help: did you mean `session`? Known attributes: norun, run, raises=, nondeterministic, session=, timeout=, min-python=, nobrowser, browser=differs, hidelines="
+    );
+}
+
+#[test]
+fn a_bad_timeout_value() {
+    assert_eq!(
+        first_error("```python,timeout=-1\nprint(1)\n```\n"),
+        "error: bad value `-1` for `timeout=`: expected a number of seconds\n  --> src/a.md:1\n   = help: write for example `timeout=30` (seconds, more than 0)"
+    );
+}
+
+#[test]
+fn an_output_block_without_a_python_block() {
+    assert_eq!(
+        first_error("# A\n\n```output\nhello\n```\n"),
+        "error: this `output` block does not follow a Python block\n  --> src/a.md:3\n   = help: put it right under a ```python block (only blank lines between), or use ```text to show text"
+    );
+}
+
+#[test]
+fn an_unterminated_fence() {
+    assert_eq!(
+        first_error("# A\n\n```python\nprint(1)\n"),
+        "error: the ```python block opened here is never closed\n  --> src/a.md:3\n   = help: add a closing fence (the same characters, at least as many) after the block's last line"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let t = BookTest::chapter(
+        "```python,bogus\n1\n```\n\n```python,timeout=x\n2\n```\n\n```output\n3\n```\n",
+    );
+    // Both bad blocks are reported; the output block after the second one is
+    // attached to it, so it is not an orphan.
+    assert_eq!(t.errors().len(), 2, "{:?}", t.errors());
+}
+
+#[test]
+fn config_errors_name_book_toml_and_the_key() {
+    let toml = BOOK_TOML.replace("jobs = 2", "jobs = 2\noutput-limt = 10");
+    let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
+    assert_eq!(
+        t.errors(),
+        vec!["error: unknown key `output-limt` in [preprocessor.python]\n  --> book.toml:6\n   = help: did you mean `output-limit`?".to_string()]
+    );
+}
+
+#[test]
+fn a_missing_interpreter() {
+    let toml = BOOK_TOML.replace("jobs = 2", "python = \"python3.99-not-here\"");
+    let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
+    assert_eq!(
+        t.errors(),
+        vec!["error: cannot run the Python interpreter `python3.99-not-here`: No such file or directory (os error 2)\n  --> book.toml\n   = help: set `python` in [preprocessor.python] to a Python 3 interpreter: a command on PATH or a path, e.g. `.venv/bin/python`".to_string()]
+    );
+}
+
+#[test]
+fn pycon_sessions_are_checked_line_by_line() {
+    let e = first_error("# A\n\n```pycon\n>>> 1 + 1\n2\n>>> print('x')\ny\n```\n");
+    assert_eq!(
+        e,
+        "error: the output of this `>>>` statement does not match\n  --> src/a.md:6\n   | --- expected\n   | +++ actual\n   | @@ -1 +1 @@\n   | -y\n   | +x\n   = help: fix the lines under the statement, or run `mdbook-python bless` to write the real output"
+    );
+    let ok = BookTest::chapter(
+        "```pycon\n>>> [][0]\nTraceback (most recent call last):\n  ...\nIndexError: list index out of range\n>>> 'a' * 3\n'aaa'\n```\n",
+    );
+    assert!(ok.errors().is_empty(), "{:?}", ok.errors());
+}
+
+#[test]
+fn norun_blocks_are_never_executed() {
+    let t = BookTest::chapter("```python,norun\nthis is not python\n```\n");
+    assert!(t.errors().is_empty());
+}
+
+#[test]
+fn run_marked_runs_only_marked_blocks() {
+    let toml = BOOK_TOML.replace("jobs = 2", "run = \"marked\"");
+    let t = BookTest::with(
+        &toml,
+        &[(
+            "a.md",
+            "```python\nnot python\n```\n\n```python,run\nprint('ran')\n```\n",
+        )],
+    );
+    let (report, texts) = t.run("html", mdbook_python::Mode::Build);
+    assert_eq!(report.errors(), 0, "{:?}", report.diagnostics);
+    assert_eq!(report.snippets, 1);
+    assert!(texts[0].contains("ran&#10;"));
+}

@@ -1,0 +1,127 @@
+//! `BookTest`: write a small book into a temporary folder, then build it
+//! in-process with mdBook (`mdbook-driver`) and our preprocessor, or run the
+//! pipeline alone to look at its report.
+
+use mdbook_driver::MDBook;
+use mdbook_python::{Mode, Options, PythonPreprocessor, Report};
+use std::path::{Path, PathBuf};
+
+pub struct BookTest {
+    pub dir: tempfile::TempDir,
+}
+
+pub const BOOK_TOML: &str = r#"[book]
+title = "test"
+
+[preprocessor.python]
+jobs = 2
+
+[output.html.code.hidelines]
+python = "~"
+"#;
+
+impl BookTest {
+    /// A book with one chapter `a.md` holding `chapter`.
+    pub fn chapter(chapter: &str) -> Self {
+        Self::with(BOOK_TOML, &[("a.md", chapter)])
+    }
+
+    /// A book with this book.toml and these chapters (in SUMMARY order).
+    pub fn with(book_toml: &str, chapters: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("book.toml"), book_toml).unwrap();
+        let mut summary = String::from("# Summary\n\n");
+        for (name, text) in chapters {
+            summary.push_str(&format!("- [{name}]({name})\n"));
+            let path = dir.path().join("src").join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        std::fs::write(dir.path().join("src/SUMMARY.md"), summary).unwrap();
+        BookTest { dir }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        std::fs::write(self.root().join(rel), text).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.root().join(rel)).unwrap()
+    }
+
+    fn load(&self) -> MDBook {
+        let mut md = MDBook::load(self.root()).unwrap();
+        md.config.build.build_dir = self.root().join("out");
+        md.with_preprocessor(PythonPreprocessor::new(Options::default()));
+        md
+    }
+
+    /// Build with mdBook; Ok(()) or the error text.
+    pub fn build(&self) -> Result<(), String> {
+        self.load().build().map_err(|e| format!("{e:#}"))
+    }
+
+    /// The `<main>` of a built chapter's page.
+    pub fn main_html(&self, chapter: &str) -> String {
+        let page = self.read(&format!("out/{}", chapter.replace(".md", ".html")));
+        let start = page.find("<main>").expect("a <main>");
+        let end = page.find("</main>").expect("a </main>");
+        page[start..end].to_string()
+    }
+
+    /// Run the pipeline alone (as for `renderer`), returning the report and
+    /// the chapters' new Markdown.
+    pub fn run(&self, renderer: &str, mode: Mode) -> (Report, Vec<String>) {
+        let md = MDBook::load(self.root()).unwrap();
+        let ctx = mdbook_preprocessor::PreprocessorContext::new(
+            md.root.clone(),
+            md.config.clone(),
+            renderer.into(),
+        );
+        let mut book = md.book.clone();
+        let report = mdbook_python::run_book(
+            &ctx,
+            &mut book,
+            &Options {
+                mode,
+                ..Options::default()
+            },
+        );
+        let texts = book.chapters().map(|c| c.content.clone()).collect();
+        (report, texts)
+    }
+
+    /// The report's diagnostics as printed.
+    pub fn errors(&self) -> Vec<String> {
+        let (report, _) = self.run("html", Mode::Build);
+        report.diagnostics.iter().map(|d| d.to_string()).collect()
+    }
+
+    /// Every file under `src/`, with its bytes.
+    pub fn src_snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.root().join("src")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.push((p.clone(), std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// Path of the built binary (for tests of the command line).
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mdbook-python"))
+}

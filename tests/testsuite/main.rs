@@ -1,0 +1,10 @@
+//! Integration tests: fixture books built in-process with mdBook and the
+//! plugin, asserting on the produced HTML, on exact error messages, on the
+//! command line, and on the refresher itself. See README.md beside this file.
+
+mod build;
+mod commands;
+mod errors;
+mod harness;
+mod refresher;
+mod untouched;
