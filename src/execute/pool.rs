@@ -93,6 +93,8 @@ fn run_job(
 ) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(job.programs.len());
     let mut broken = false;
+    let mut closed = false;
+    let last = job.programs.len().saturating_sub(1);
     for (k, program) in job.programs.iter().enumerate() {
         if broken {
             outcomes.push(Outcome::failed(Failure::NotRun));
@@ -111,30 +113,38 @@ fn run_job(
         let Some(worker) = slot.as_mut() else {
             continue;
         };
-        let outcome = worker.run(program, k == 0);
+        let (outcome, dirty) = worker.run(program, k == 0, k == last);
+        closed = k == last && dirty.is_some();
+        if dirty == Some(true) {
+            *slot = None;
+        }
         if outcome.failure.is_some() {
             broken = true;
-            if !matches!(outcome.failure, Some(Failure::Timeout { .. })) || !worker.alive {
+            if !matches!(outcome.failure, Some(Failure::Timeout { .. })) || !worker_alive(slot) {
                 *slot = None;
             }
         }
         outcomes.push(outcome);
     }
-    if let Some(worker) = slot.as_mut() {
+    if !closed && let Some(worker) = slot.as_mut() {
         match worker.request(&json!({"op": "end"}), STARTUP) {
-            Ok(line) => {
-                let dirty = serde_json::from_str::<serde_json::Value>(&line)
-                    .ok()
-                    .and_then(|v| v.get("dirty").cloned())
-                    .is_some_and(|d| !d.is_null());
-                if dirty {
-                    *slot = None;
-                }
-            }
-            Err(_) => *slot = None,
+            Ok(line) if !is_dirty(&line) => {}
+            _ => *slot = None,
         }
     }
     outcomes
+}
+
+fn worker_alive(slot: &Option<Worker>) -> bool {
+    slot.as_ref().is_some_and(|w| w.alive)
+}
+
+/// Does a worker's reply say the job left it dirty?
+fn is_dirty(line: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| v.get("dirty").cloned())
+        .is_some_and(|d| !d.is_null())
 }
 
 /// One running interpreter.
@@ -158,6 +168,8 @@ struct Reply {
     exception: Option<Raised>,
     timed_out: bool,
     examples: Vec<Example>,
+    #[serde(default)]
+    dirty: Option<String>,
 }
 
 impl Worker {
@@ -179,6 +191,7 @@ impl Worker {
             .env("PYTHONHASHSEED", "0")
             .env("PYTHONIOENCODING", "utf-8")
             .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("TMPDIR", std::env::temp_dir())
             .current_dir(std::env::temp_dir())
             .process_group(0)
             .stdin(Stdio::piped())
@@ -263,10 +276,13 @@ impl Worker {
         }
     }
 
-    fn run(&mut self, p: &Program, fresh: bool) -> Outcome {
+    /// Run one program; with `end`, also close the job. Returns the outcome
+    /// and, when the job was closed, whether the worker is now dirty.
+    fn run(&mut self, p: &Program, fresh: bool, end: bool) -> (Outcome, Option<bool>) {
         let req = json!({
             "op": "run",
             "fresh": fresh,
+            "end": end,
             "mode": match p.mode { Mode::Exec => "exec", Mode::Pycon => "pycon" },
             "code": p.code,
             "file": p.file.to_string_lossy(),
@@ -277,21 +293,22 @@ impl Worker {
         });
         let millis = (p.timeout * 1000.0) as u64;
         let wait = Duration::from_secs_f64(p.timeout) + GRACE;
-        match self.request(&req, wait) {
+        let outcome = match self.request(&req, wait) {
             Ok(line) => match serde_json::from_str::<Reply>(&line) {
                 Ok(r) => {
                     let failure = r.timed_out.then(|| Failure::Timeout {
                         millis,
                         line: r.exception.as_ref().and_then(|e| e.line),
                     });
-                    Outcome {
+                    let outcome = Outcome {
                         output: r.output,
                         truncated: r.truncated,
                         exception: if r.timed_out { None } else { r.exception },
                         examples: r.examples,
                         failure,
                         cached: false,
-                    }
+                    };
+                    return (outcome, end.then(|| r.dirty.is_some()));
                 }
                 Err(e) => {
                     self.kill();
@@ -308,7 +325,8 @@ impl Worker {
                     stderr: self.stderr_tail(),
                 })
             }
-        }
+        };
+        (outcome, None)
     }
 
     /// Wait (briefly) for a dead worker and describe how it ended.
@@ -332,6 +350,9 @@ impl Worker {
             let _ = self.child.wait();
             self.alive = false;
         }
+        // A killed worker cannot remove its private folder itself.
+        let dir = std::env::temp_dir().join(format!("mdbook-python-{}", self.child.id()));
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     fn stderr_tail(&self) -> String {

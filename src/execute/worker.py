@@ -5,10 +5,13 @@
 # It reads one JSON request per line on stdin and answers one JSON line each on
 # its original stdout; snippets never see either. Requests:
 #   {"op": "run", "fresh": bool, "mode": "exec"|"pycon", "code": str, "file": str,
-#    "line": int, "stdin": str|null, "timeout": float, "limit": int}
+#    "line": int, "stdin": str|null, "timeout": float, "limit": int, "end": bool}
 #   {"op": "end"}   -> {"dirty": null | "why the worker must be replaced"}
-import builtins, doctest, gc, io, json, linecache, os, shutil, signal, sys
-import tempfile, threading, traceback, types, warnings
+# A run with "end": true also closes the job: its reply carries "dirty".
+import builtins, gc, io, json, linecache, os, signal, sys, threading, types, warnings
+
+# doctest, traceback, shutil and tempfile are imported when first needed:
+# a worker's start-up is the fixed cost of every build.
 
 _SELF = "<mdbook-python worker>"
 _settings = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
@@ -35,10 +38,12 @@ try:
 except (ImportError, ValueError, OSError):
     pass
 
-_base_dir = tempfile.mkdtemp(prefix="mdbook-python-")
+_base_dir = os.path.join(os.environ.get("TMPDIR") or "/tmp", "mdbook-python-%d" % os.getpid())
+os.makedirs(_base_dir, mode=0o700, exist_ok=True)
 os.environ["HOME"] = _base_dir
 os.environ["TMPDIR"] = _base_dir
-tempfile.tempdir = _base_dir
+_job_dir = os.path.join(_base_dir, "job")
+os.makedirs(_job_dir)
 
 
 class _Timeout(BaseException):
@@ -113,39 +118,47 @@ class _Capture(io.TextIOBase):
         return "".join(self.parts)
 
 
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)
+
+
 def _baseline():
+    builtins_now = dict(builtins.__dict__)
+    builtins_now.pop("_", None)
     return {
         "path": list(sys.path),
         "meta_path": list(sys.meta_path),
-        "builtins": {k: id(v) for k, v in builtins.__dict__.items() if k != "_"},
-        "environ": dict(os.environ),
-        "signals": {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)},
+        "builtins": builtins_now,
+        "signals": [signal.getsignal(s) for s in _SIGNALS],
     }
 
 
 _BASE = _baseline()
+_ENV = dict(os.environ._data)
 _RECURSION = sys.getrecursionlimit()
 _SWITCH = sys.getswitchinterval()
 _GC = gc.get_threshold()
 _WARNINGS = list(warnings.filters)
-_state = {"ns": None, "dir": None}
+_state = {"ns": None}
 
 
 def _fresh():
-    _end_dir()
+    """A new job: a new `__main__`, and an empty working directory (one per
+    worker, emptied after any job that left files in it: creating and
+    removing a directory per job costs a millisecond on a slow disk)."""
     main = types.ModuleType("__main__")
     main.__builtins__ = builtins
     sys.modules["__main__"] = main
     _state["ns"] = main.__dict__
-    _state["dir"] = tempfile.mkdtemp(dir=_base_dir)
-    os.chdir(_state["dir"])
+    os.chdir(_job_dir)
 
 
 def _end_dir():
-    os.chdir(_base_dir)
-    if _state["dir"]:
-        shutil.rmtree(_state["dir"], ignore_errors=True)
-        _state["dir"] = None
+    os.chdir(_job_dir)
+    if os.listdir(_job_dir):
+        import shutil
+
+        shutil.rmtree(_job_dir, ignore_errors=True)
+        os.makedirs(_job_dir, exist_ok=True)
 
 
 def _trim(tb):
@@ -155,6 +168,8 @@ def _trim(tb):
 
 
 def _exception(exc, filename, first_line):
+    import traceback
+
     tb = _trim(exc.__traceback__)
     text = "".join(traceback.format_exception(type(exc), exc, tb))
     line = None
@@ -200,6 +215,8 @@ def _run_code(req, cap):
 
 
 def _run_pycon(req, cap, results):
+    import doctest, traceback
+
     filename, first = req["file"], req["line"]
     examples = doctest.DocTestParser().get_examples(req["code"])
     for ex in examples:
@@ -274,9 +291,9 @@ def _end():
         if now[key] != _BASE[key]:
             return "it changed " + {"path": "sys.path", "meta_path": "sys.meta_path",
                                     "builtins": "builtins", "signals": "signal handlers"}[key]
-    if now["environ"] != _BASE["environ"]:
+    if os.environ._data != _ENV:
         os.environ.clear()
-        os.environ.update(_BASE["environ"])
+        os.environ.update({k.decode(): v.decode() for k, v in _ENV.items()})
     return None
 
 
@@ -294,7 +311,12 @@ def _main():
         if req.get("op") == "end":
             _send({"dirty": _end()})
         else:
-            _send(_run(req))
+            reply = _run(req)
+            if req.get("end"):
+                reply["dirty"] = _end()
+            _send(reply)
+    import shutil
+
     shutil.rmtree(_base_dir, ignore_errors=True)
 
 
