@@ -20,6 +20,8 @@ pub mod config;
 pub mod diagnostics;
 pub mod execute;
 pub mod plan;
+pub mod quiz;
+pub mod quizzes;
 pub mod render;
 pub mod scan;
 pub mod verify;
@@ -121,8 +123,12 @@ impl Preprocessor for PythonPreprocessor {
         if report.errors() > 0 {
             let n = report.errors();
             anyhow_error(format!(
-                "mdbook-python: {n} error{} (see above); the book was not built",
-                if n == 1 { "" } else { "s" }
+                "mdbook-python: {n} error{} (see above); {}",
+                if n == 1 { "" } else { "s" },
+                match self.options.mode {
+                    Mode::Build => "the book was not built",
+                    Mode::Check | Mode::Bless => "check failed",
+                }
             ))
         } else {
             Ok(book)
@@ -155,6 +161,7 @@ struct Chapter {
     text: String,
     scanned: scan::Scanned,
     plan: Option<ChapterPlan>,
+    quizzes: Vec<quizzes::Planned>,
 }
 
 /// Run the whole pipeline over `book`, rewriting its chapters in place (in
@@ -196,14 +203,18 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                 scanned: scan::scan(&ch.content),
                 text: ch.content.clone(),
                 plan: None,
+                quizzes: Vec::new(),
             });
         }
     }
     let has_python = chapters.iter().any(|c| {
-        c.scanned
-            .fences
-            .iter()
-            .any(|f| matches!(f.lang(), "python" | "py" | "pycon" | "output" | "stdin"))
+        !c.scanned.quizzes.is_empty()
+            || c.scanned.fences.iter().any(|f| {
+                matches!(
+                    f.lang(),
+                    "python" | "py" | "pycon" | "output" | "stdin" | "quiz"
+                )
+            })
     });
     let cache_dir = config.cache_dir_in(root);
     if target == render::Target::Html && options.mode == Mode::Build {
@@ -248,13 +259,33 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             version,
         ) {
             Ok(p) => {
-                report.snippets += p.snippets.iter().filter(|s| s.skip.is_none()).count();
                 jobs.extend(plan::jobs(i, &p, &config));
                 ch.plan = Some(p);
             }
             Err(mut e) => report.diagnostics.append(&mut e),
         }
+        let source_dir = Path::new(&ch.source).parent().unwrap_or(Path::new(""));
+        let place = quizzes::ChapterPlace {
+            file: &ch.file,
+            source: &ch.source,
+            dir_on_disk: root.join(&ctx.config.book.src).join(source_dir),
+            dir_display: src.join(source_dir),
+        };
+        let (planned, mut errors) = quizzes::plan(&ch.text, &ch.scanned, &place);
+        report.diagnostics.append(&mut errors);
+        jobs.extend(quizzes::jobs(
+            i,
+            &planned,
+            config.timeout,
+            config.output_limit,
+        ));
+        ch.quizzes = planned;
     }
+    let all: Vec<&quiz::Quiz> = chapters
+        .iter()
+        .flat_map(|c| c.quizzes.iter().map(|p| &p.quiz))
+        .collect();
+    report.diagnostics.extend(quiz::check_unique_ids(&all));
     if report.errors() > 0 {
         report.seconds = started.elapsed().as_secs_f64();
         return report;
@@ -268,19 +299,27 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     };
     let (results, stats) = execute::run(&interpreter, &jobs, cache.as_ref(), &settings);
     report.stats = stats;
+    report.snippets = stats.programs;
     let on_mismatch = if options.mode == Mode::Bless {
         config::OnMismatch::Warn
     } else {
         config.on_mismatch
     };
     let mut outcomes: HashMap<(usize, usize), Outcome> = HashMap::new();
+    let mut quiz_outcomes: HashMap<(usize, usize, usize), Outcome> = HashMap::new();
     for (job, outs) in jobs.iter().zip(results) {
         for (program, outcome) in job.programs.iter().zip(outs) {
-            if program.id.origin == Origin::Snippet {
-                outcomes.insert((program.id.chapter, program.id.item), outcome);
+            match program.id.origin {
+                Origin::Snippet => {
+                    outcomes.insert((program.id.chapter, program.id.item), outcome);
+                }
+                Origin::Quiz(q, question) => {
+                    quiz_outcomes.insert((program.id.chapter, q, question), outcome);
+                }
             }
         }
     }
+    let quiz_labels = quiz::Labels::default();
 
     // 4. verify and 5. render
     let python = interpreter.short_version();
@@ -340,8 +379,34 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                 });
             }
         }
+        let nl = if ch.text.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        };
+        let mut quiz_edits = Vec::new();
+        for (qi, planned) in ch.quizzes.iter().enumerate() {
+            let (runs, mut errors) =
+                quizzes::runs(planned, |question| quiz_outcomes.remove(&(i, qi, question)));
+            let mut verified = quiz::verify(&planned.quiz, &runs);
+            if errors.iter().chain(&verified).any(|d| d.is_error()) {
+                report.failed += 1;
+            }
+            report.diagnostics.append(&mut errors);
+            report.diagnostics.append(&mut verified);
+            let key = format!("{}#quiz{qi}", ch.source);
+            quiz_edits.push(quizzes::edit(
+                planned,
+                &runs,
+                &key,
+                target,
+                &quiz_labels,
+                nl,
+            ));
+        }
         if options.mode == Mode::Build {
             let mut edits = render::snippet_edits(&ch.text, &ch.scanned, p, &verdicts, &cx);
+            edits.append(&mut quiz_edits);
             if !edits.is_empty() {
                 new_text.insert(ch.source.clone(), render::splice(&ch.text, &mut edits));
             }

@@ -270,7 +270,7 @@ fn adjacent(text: &str, prev: &Fence, next: &Fence) -> bool {
         .is_some_and(|s| s.chars().all(|c| c.is_whitespace() || c == '>'))
 }
 
-fn unclosed(file: &Path, fence: &Fence) -> Diagnostic {
+pub fn unclosed(file: &Path, fence: &Fence) -> Diagnostic {
     Diagnostic::error(
         file,
         fence.line,

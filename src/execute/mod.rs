@@ -25,6 +25,10 @@ pub struct Raised {
     pub message: String,
     /// 1-based line inside the program where it was raised, when known.
     pub line: Option<usize>,
+    /// Characters of output written before the traceback (what the program
+    /// itself printed).
+    #[serde(default)]
+    pub output_len: Option<usize>,
 }
 
 /// One `>>>` example of a pycon block.
@@ -135,6 +139,10 @@ pub mod fs {
 
     pub fn read_text(path: &Path) -> Option<String> {
         std::fs::read_to_string(path).ok()
+    }
+
+    pub fn read_text_or_error(path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
     }
 
     /// Write `bytes` atomically unless the file already holds exactly them

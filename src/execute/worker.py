@@ -206,6 +206,7 @@ def _run_code(req, cap):
         raise
     except BaseException as e:
         text, record = _exception(e, filename, first)
+        record["output_len"] = sum(len(p) for p in cap.parts)
         try:
             cap.write(text)
         except _OutputLimit:

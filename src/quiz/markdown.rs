@@ -38,7 +38,12 @@ pub(crate) fn code_block(code: &str, language: &str, extra_class: &str) -> Strin
     code_block_marked(&text, &marks, language, extra_class)
 }
 
-pub(crate) fn code_block_marked(text: &str, marks: &[std::ops::Range<usize>], language: &str, extra_class: &str) -> String {
+pub(crate) fn code_block_marked(
+    text: &str,
+    marks: &[std::ops::Range<usize>],
+    language: &str,
+    extra_class: &str,
+) -> String {
     let mut classes = Vec::new();
     if !language.is_empty() {
         classes.push(format!("language-{language}"));
@@ -118,7 +123,10 @@ pub(crate) fn to_html(md: &str) -> String {
                 id,
             }) => {
                 let scheme = dest_url.trim_start().to_ascii_lowercase();
-                let dest_url = if scheme.starts_with("javascript:") || scheme.starts_with("vbscript:") || scheme.starts_with("data:") {
+                let dest_url = if scheme.starts_with("javascript:")
+                    || scheme.starts_with("vbscript:")
+                    || scheme.starts_with("data:")
+                {
                     CowStr::Borrowed("#")
                 } else {
                     dest_url
@@ -182,12 +190,17 @@ pub(crate) fn to_plain(md: &str) -> String {
                     _ => out.push_str("• "),
                 }
             }
-            Event::Start(Tag::CodeBlock(_)) => {
-                if !out.is_empty() && !out.ends_with('\n') {
-                    out.push('\n');
-                }
+            Event::Start(Tag::CodeBlock(_)) if !out.is_empty() && !out.ends_with('\n') => {
+                out.push('\n');
             }
-            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::CodeBlock | TagEnd::BlockQuote(_) | TagEnd::TableRow | TagEnd::TableHead) => {
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::CodeBlock
+                | TagEnd::BlockQuote(_)
+                | TagEnd::TableRow
+                | TagEnd::TableHead,
+            ) => {
                 if !out.ends_with('\n') {
                     out.push('\n');
                 }
@@ -239,10 +252,21 @@ mod tests {
     #[test]
     fn raw_html_is_text_and_code_gets_a_language_class() {
         let html = to_html("Hi <script>alert(1)</script>\n\n```python,norun\nprint('<b>')\n```\n");
-        assert!(html.contains("Hi &lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
-        assert!(html.contains("<pre><code class=\"language-python\">print(&#39;&lt;b&gt;&#39;)</code></pre>"), "{html}");
+        assert!(
+            html.contains("Hi &lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<pre><code class=\"language-python\">print(&#39;&lt;b&gt;&#39;)</code></pre>"
+            ),
+            "{html}"
+        );
         let block = to_html("<div>\n<b>x</b>\n</div>\n");
-        assert!(!block.contains("<div>") && !block.contains("<b>"), "{block}");
+        assert!(
+            !block.contains("<div>") && !block.contains("<b>"),
+            "{block}"
+        );
     }
 
     #[test]
@@ -260,6 +284,9 @@ mod tests {
 
     #[test]
     fn plain_text_keeps_structure() {
-        assert_eq!(to_plain("A *b* `c`\n\n- one\n- two\n\n```\nx\ny\n```"), "A b c\n\n• one\n• two\n\nx\ny");
+        assert_eq!(
+            to_plain("A *b* `c`\n\n- one\n- two\n\n```\nx\ny\n```"),
+            "A b c\n\n• one\n• two\n\nx\ny"
+        );
     }
 }

@@ -48,7 +48,10 @@ impl Cx<'_> {
         let before = &text[..offset];
         let line = before.matches('\n').count();
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (self.src.first_line + line, before[line_start..].chars().count() + 1)
+        (
+            self.src.first_line + line,
+            before[line_start..].chars().count() + 1,
+        )
     }
 
     fn line(&self, span: &Range<usize>) -> usize {
@@ -65,7 +68,12 @@ impl Cx<'_> {
         self.errors.push(d);
     }
 
-    fn error_help(&mut self, span: &Range<usize>, message: impl Into<String>, help: impl Into<String>) {
+    fn error_help(
+        &mut self,
+        span: &Range<usize>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         let d = self.at(span, message).with_help(help);
         self.errors.push(d);
     }
@@ -106,12 +114,18 @@ fn a_type(v: &DeValue) -> &'static str {
 }
 
 fn get<'t, 'i>(table: &'t DeTable<'i>, key: &str) -> Option<&'t Value<'i>> {
-    table.iter().find(|(k, _)| k.get_ref().as_ref() == key).map(|(_, v)| v)
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == key)
+        .map(|(_, v)| v)
 }
 
 /// The entries of a table in file order (DeTable sorts them by key).
 fn in_order<'t, 'i>(table: &'t DeTable<'i>) -> Vec<(&'t str, &'t Value<'i>)> {
-    let mut v: Vec<_> = table.iter().map(|(k, v)| (k.get_ref().as_ref(), v)).collect();
+    let mut v: Vec<_> = table
+        .iter()
+        .map(|(k, v)| (k.get_ref().as_ref(), v))
+        .collect();
     v.sort_by_key(|(_, v)| v.span().start);
     v
 }
@@ -153,10 +167,18 @@ impl<'t, 'i> Q<'t, 'i> {
     }
 
     fn missing(&self, cx: &mut Cx, field: &str) {
-        if self.bad.borrow().iter().any(|prefix| field.starts_with(prefix.as_str())) {
+        if self
+            .bad
+            .borrow()
+            .iter()
+            .any(|prefix| field.starts_with(prefix.as_str()))
+        {
             return;
         }
-        cx.error(&self.span, format!("{} is missing the field \"{field}\"", self.owner()));
+        cx.error(
+            &self.span,
+            format!("{} is missing the field \"{field}\"", self.owner()),
+        );
     }
 
     fn wrong_type(&self, cx: &mut Cx, field: &str, v: &Value, expected: &str) {
@@ -170,7 +192,14 @@ impl<'t, 'i> Q<'t, 'i> {
         );
     }
 
-    fn string(&self, cx: &mut Cx, table: Option<&DeTable>, prefix: &str, key: &str, required: bool) -> Option<(String, Range<usize>)> {
+    fn string(
+        &self,
+        cx: &mut Cx,
+        table: Option<&DeTable>,
+        prefix: &str,
+        key: &str,
+        required: bool,
+    ) -> Option<(String, Range<usize>)> {
         let field = format!("{prefix}{key}");
         match table.and_then(|t| get(t, key)) {
             None => {
@@ -189,7 +218,14 @@ impl<'t, 'i> Q<'t, 'i> {
         }
     }
 
-    fn strings(&self, cx: &mut Cx, table: Option<&DeTable>, prefix: &str, key: &str, required: bool) -> Option<Vec<(String, Range<usize>)>> {
+    fn strings(
+        &self,
+        cx: &mut Cx,
+        table: Option<&DeTable>,
+        prefix: &str,
+        key: &str,
+        required: bool,
+    ) -> Option<Vec<(String, Range<usize>)>> {
         let field = format!("{prefix}{key}");
         let v = match table.and_then(|t| get(t, key)) {
             None => {
@@ -225,18 +261,36 @@ impl<'t, 'i> Q<'t, 'i> {
         ok.then_some(out)
     }
 
-    fn boolean(&self, cx: &mut Cx, table: Option<&DeTable>, prefix: &str, key: &str) -> Option<(bool, Range<usize>)> {
+    fn boolean(
+        &self,
+        cx: &mut Cx,
+        table: Option<&DeTable>,
+        prefix: &str,
+        key: &str,
+    ) -> Option<(bool, Range<usize>)> {
         let v = table.and_then(|t| get(t, key))?;
         match v.get_ref() {
             DeValue::Boolean(b) => Some((*b, v.span())),
             _ => {
-                self.wrong_type(cx, &format!("{prefix}{key}"), v, "a boolean (true or false)");
+                self.wrong_type(
+                    cx,
+                    &format!("{prefix}{key}"),
+                    v,
+                    "a boolean (true or false)",
+                );
                 None
             }
         }
     }
 
-    fn integer(&self, cx: &mut Cx, table: Option<&DeTable>, prefix: &str, key: &str, min: i64) -> Option<(usize, Range<usize>)> {
+    fn integer(
+        &self,
+        cx: &mut Cx,
+        table: Option<&DeTable>,
+        prefix: &str,
+        key: &str,
+        min: i64,
+    ) -> Option<(usize, Range<usize>)> {
         let v = table.and_then(|t| get(t, key))?;
         let n = match v.get_ref() {
             DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
@@ -253,7 +307,10 @@ impl<'t, 'i> Q<'t, 'i> {
                 if let DeValue::Integer(_) = v.get_ref() {
                     cx.error(
                         &v.span(),
-                        format!("the field \"{prefix}{key}\" of {} must be {expected}", self.owner()),
+                        format!(
+                            "the field \"{prefix}{key}\" of {} must be {expected}",
+                            self.owner()
+                        ),
                     );
                 } else {
                     self.wrong_type(cx, &format!("{prefix}{key}"), v, expected);
@@ -274,7 +331,10 @@ pub(crate) fn parse(src: &QuizSource) -> Result<Quiz, Vec<Diagnostic>> {
         Ok(root) => root,
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
-            cx.error(&span, format!("invalid quiz TOML: {}", e.message().trim_end()));
+            cx.error(
+                &span,
+                format!("invalid quiz TOML: {}", e.message().trim_end()),
+            );
             return Err(cx.errors);
         }
     };
@@ -293,14 +353,20 @@ pub(crate) fn parse(src: &QuizSource) -> Result<Quiz, Vec<Diagnostic>> {
                         }
                         other => cx.error(
                             &v.span(),
-                            format!("the multipart context \"{k}\" must be a string, not {}", a_type(other)),
+                            format!(
+                                "the multipart context \"{k}\" must be a string, not {}",
+                                a_type(other)
+                            ),
                         ),
                     }
                 }
             }
             other => cx.error(
                 &v.span(),
-                format!("the field \"multipart\" must be a table of strings, not {}", a_type(other)),
+                format!(
+                    "the field \"multipart\" must be a table of strings, not {}",
+                    a_type(other)
+                ),
             ),
         }
     }
@@ -310,14 +376,18 @@ pub(crate) fn parse(src: &QuizSource) -> Result<Quiz, Vec<Diagnostic>> {
     match get(root, "questions") {
         None => cx.error(&start, "the quiz is missing the field \"questions\""),
         Some(v) => match v.get_ref() {
-            DeValue::Array(items) if items.is_empty() => cx.error(&v.span(), "the quiz has no questions"),
+            DeValue::Array(items) if items.is_empty() => {
+                cx.error(&v.span(), "the quiz has no questions")
+            }
             DeValue::Array(items) => {
                 let mut ids: HashMap<String, usize> = HashMap::new();
                 for (i, item) in items.iter().enumerate() {
                     let number = i + 1;
                     match item.get_ref() {
                         DeValue::Table(t) => {
-                            if let Some(q) = question(&mut cx, number, t, item.span(), &multipart, &mut ids) {
+                            if let Some(q) =
+                                question(&mut cx, number, t, item.span(), &multipart, &mut ids)
+                            {
                                 questions.push(q);
                             }
                         }
@@ -330,7 +400,10 @@ pub(crate) fn parse(src: &QuizSource) -> Result<Quiz, Vec<Diagnostic>> {
             }
             other => cx.error(
                 &v.span(),
-                format!("the field \"questions\" must be an array of tables ([[questions]]), not {}", a_type(other)),
+                format!(
+                    "the field \"questions\" must be an array of tables ([[questions]]), not {}",
+                    a_type(other)
+                ),
             ),
         },
     }
@@ -357,7 +430,10 @@ fn question(
 ) -> Option<Question> {
     let type_name = match get(table, "type") {
         None => {
-            cx.error(&span, format!("question {number} is missing the field \"type\""));
+            cx.error(
+                &span,
+                format!("question {number} is missing the field \"type\""),
+            );
             return None;
         }
         Some(v) => match v.get_ref() {
@@ -369,7 +445,9 @@ fn question(
                         TYPES.join(", ")
                     );
                     match closest(s, &TYPES) {
-                        Some(near) => cx.error_help(&v.span(), message, format!("did you mean \"{near}\"?")),
+                        Some(near) => {
+                            cx.error_help(&v.span(), message, format!("did you mean \"{near}\"?"))
+                        }
                         None => cx.error(&v.span(), message),
                     }
                     return None;
@@ -378,7 +456,10 @@ fn question(
             other => {
                 cx.error(
                     &v.span(),
-                    format!("the field \"type\" of question {number} must be a string, not {}", a_type(other)),
+                    format!(
+                        "the field \"type\" of question {number} must be a string, not {}",
+                        a_type(other)
+                    ),
                 );
                 return None;
             }
@@ -396,22 +477,24 @@ fn question(
     cx.unknown_keys(table, &QUESTION_KEYS, "", &owner);
 
     // Common fields.
-    let id = q.string(cx, Some(table), "", "id", false).map(|(id, span)| {
-        let line = cx.line(&span);
-        match ids.get(&id) {
-            Some(first) => cx.error(
-                &span,
-                format!(
-                    "duplicate question id \"{id}\" (first used at {}:{first})",
-                    cx.src.file.display()
+    let id = q
+        .string(cx, Some(table), "", "id", false)
+        .map(|(id, span)| {
+            let line = cx.line(&span);
+            match ids.get(&id) {
+                Some(first) => cx.error(
+                    &span,
+                    format!(
+                        "duplicate question id \"{id}\" (first used at {}:{first})",
+                        cx.src.file.display()
+                    ),
                 ),
-            ),
-            None => {
-                ids.insert(id.clone(), line);
+                None => {
+                    ids.insert(id.clone(), line);
+                }
             }
-        }
-        (id, line)
-    });
+            (id, line)
+        });
     let part = q.string(cx, Some(table), "", "multipart", false).map(|(key, span)| {
         if !multipart.contains_key(&key) {
             let message = format!("{owner} refers to the multipart context \"{key}\", which the quiz does not define");
@@ -423,7 +506,9 @@ fn question(
         }
         key
     });
-    let context = q.string(cx, Some(table), "", "context", false).map(|(s, _)| s);
+    let context = q
+        .string(cx, Some(table), "", "context", false)
+        .map(|(s, _)| s);
     let prompt_explanation = q
         .boolean(cx, Some(table), "", "promptExplanation")
         .is_some_and(|(b, _)| b);
@@ -448,7 +533,12 @@ fn question(
     })
 }
 
-fn multiple_choice(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<&DeTable>) -> Option<Kind> {
+fn multiple_choice(
+    cx: &mut Cx,
+    q: &Q,
+    prompt: Option<&DeTable>,
+    answer: Option<&DeTable>,
+) -> Option<Kind> {
     let owner = q.owner();
     if let Some(t) = prompt {
         cx.unknown_keys(t, &MC_PROMPT, "prompt.", &owner);
@@ -484,11 +574,17 @@ fn multiple_choice(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<
     };
 
     if let (Some((index, span)), Some(sort)) = (&answer_index, &sort_answers) {
-        let second = if span.start < sort.1.start { &sort.1 } else { span };
+        let second = if span.start < sort.1.start {
+            &sort.1
+        } else {
+            span
+        };
         cx.error_help(
             second,
             format!("{owner} sets both \"prompt.answerIndex\" and \"prompt.sortAnswers\""),
-            format!("keep one: answerIndex = {index} places the answer, sortAnswers sorts the choices"),
+            format!(
+                "keep one: answerIndex = {index} places the answer, sortAnswers sorts the choices"
+            ),
         );
     }
     if let (Some((index, span)), Some(d)) = (&answer_index, &distractors)
@@ -508,7 +604,11 @@ fn multiple_choice(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<
                 if a.trim() == d.trim() {
                     cx.error(
                         dspan,
-                        format!("the answer \"{}\" of question {} is also listed as a distractor", a.trim(), q.number),
+                        format!(
+                            "the answer \"{}\" of question {} is also listed as a distractor",
+                            a.trim(),
+                            q.number
+                        ),
                     );
                 }
             }
@@ -525,7 +625,12 @@ fn multiple_choice(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<
     }))
 }
 
-fn short_answer(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<&DeTable>) -> Option<Kind> {
+fn short_answer(
+    cx: &mut Cx,
+    q: &Q,
+    prompt: Option<&DeTable>,
+    answer: Option<&DeTable>,
+) -> Option<Kind> {
     let owner = q.owner();
     if let Some(t) = prompt {
         cx.unknown_keys(t, &SA_PROMPT, "prompt.", &owner);
@@ -553,14 +658,21 @@ fn short_answer(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<&De
     if let Some((a, span)) = &ans
         && a.trim().is_empty()
     {
-        cx.error(span, format!("the field \"answer.answer\" of {owner} is empty"));
+        cx.error(
+            span,
+            format!("the field \"answer.answer\" of {owner} is empty"),
+        );
     }
     let alternatives = q.strings(cx, answer, "answer.", "alternatives", false);
     Some(Kind::ShortAnswer(ShortAnswer {
         prompt: text?.0,
         response: response?,
         answer: ans?.0,
-        alternatives: alternatives.unwrap_or_default().into_iter().map(|(s, _)| s).collect(),
+        alternatives: alternatives
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect(),
     }))
 }
 
@@ -587,7 +699,10 @@ fn tracing(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<&DeTable
                 line += 1;
             }
             if text.trim().is_empty() {
-                cx.error(&span, format!("the field \"prompt.program\" of {owner} is empty"));
+                cx.error(
+                    &span,
+                    format!("the field \"prompt.program\" of {owner} is empty"),
+                );
             }
             (Some(text), line)
         }
@@ -597,12 +712,12 @@ fn tracing(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<&DeTable
 
     // A program written as one fenced block: ```rust … ```.
     let mut fence_language = None;
-    if let Some(text) = &program {
-        if let Some((lang, body, skipped)) = unfence(text) {
-            fence_language = Some(lang);
-            program_line += skipped;
-            program = Some(body);
-        }
+    if let Some(text) = &program
+        && let Some((lang, body, skipped)) = unfence(text)
+    {
+        fence_language = Some(lang);
+        program_line += skipped;
+        program = Some(body);
     }
     let language = match (language, fence_language) {
         (Some((l, _)), _) => l.trim().to_lowercase(),
@@ -618,7 +733,9 @@ fn tracing(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<&DeTable
             cx.error_help(
                 &q.span,
                 format!("{owner} is missing the field \"answer.doesCompile\""),
-                format!("a {language} program is not run at build time, so its answer must be written"),
+                format!(
+                    "a {language} program is not run at build time, so its answer must be written"
+                ),
             );
         }
         Some(t) => {
@@ -713,7 +830,9 @@ pub(crate) fn check_unique_ids(quizzes: &[&Quiz]) -> Vec<Diagnostic> {
     let mut first: HashMap<&str, (&std::path::Path, usize)> = HashMap::new();
     let mut out = Vec::new();
     for quiz in quizzes {
-        if !seen_files.insert(quiz.file.as_path()) && quiz.file.extension().is_some_and(|e| e == "toml") {
+        if !seen_files.insert(quiz.file.as_path())
+            && quiz.file.extension().is_some_and(|e| e == "toml")
+        {
             continue;
         }
         for q in &quiz.questions {
@@ -743,7 +862,10 @@ mod tests {
     #[test]
     fn unfence_takes_the_language_and_body() {
         let (lang, body, skipped) = unfence("```rust\nfn main() {}\n```\n").unwrap();
-        assert_eq!((lang.as_str(), body.as_str(), skipped), ("rust", "fn main() {}\n", 1));
+        assert_eq!(
+            (lang.as_str(), body.as_str(), skipped),
+            ("rust", "fn main() {}\n", 1)
+        );
         assert!(unfence("print(1)\n").is_none());
         assert!(unfence("```\na\n```\nb\n```\n").is_none());
     }

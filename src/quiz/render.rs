@@ -22,7 +22,10 @@ use super::{RaisedException, TracingRun};
 /// placeholders. Read from TOML with kebab-case keys; [`Labels::to_js`] gives
 /// the camelCase object `quiz.js` reads from `MDPY_CONFIG.quizLabels`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, rename_all(serialize = "camelCase", deserialize = "kebab-case"))]
+#[serde(
+    default,
+    rename_all(serialize = "camelCase", deserialize = "kebab-case")
+)]
 pub struct Labels {
     /// The quiz's title.
     pub quiz: String,
@@ -86,8 +89,12 @@ impl Default for Labels {
             answer: s("Answer"),
             explanation: s("Explanation"),
             multipart: s("Question {n} has several parts; this context is shared by each of them."),
-            tracing_python: s("Does this program run to the end, or does it raise an exception? If it runs to the end, what does it print?"),
-            tracing_other: s("Does this program compile? If it does, what does it print when it runs?"),
+            tracing_python: s(
+                "Does this program run to the end, or does it raise an exception? If it runs to the end, what does it print?",
+            ),
+            tracing_other: s(
+                "Does this program compile? If it does, what does it print when it runs?",
+            ),
             runs_and_prints: s("This program runs to the end and prints:"),
             runs_silently: s("This program runs to the end and prints nothing."),
             raises: s("This program raises {exception}."),
@@ -219,7 +226,11 @@ fn tracing_key(t: &Tracing, run: Option<&TracingRun>) -> Option<Key> {
 
 /// A tracing key as (sentence, optional output block) pairs.
 fn tracing_sentences(t: &Tracing, key: &Key, labels: &Labels) -> Vec<(String, Option<String>)> {
-    let stdout = key.stdout.as_deref().map(normalize_output).unwrap_or_default();
+    let stdout = key
+        .stdout
+        .as_deref()
+        .map(normalize_output)
+        .unwrap_or_default();
     let mut out = Vec::new();
     if t.is_python() {
         if key.runs {
@@ -236,7 +247,10 @@ fn tracing_sentences(t: &Tracing, key: &Key, labels: &Labels) -> Vec<(String, Op
                 .unwrap_or_else(|| "an exception".to_string());
             match key.line {
                 Some(line) => out.push((
-                    fill(&labels.raises_on_line, &[("exception", &exception), ("line", &line.to_string())]),
+                    fill(
+                        &labels.raises_on_line,
+                        &[("exception", &exception), ("line", &line.to_string())],
+                    ),
                     None,
                 )),
                 None => out.push((fill(&labels.raises, &[("exception", &exception)]), None)),
@@ -254,28 +268,52 @@ fn tracing_sentences(t: &Tracing, key: &Key, labels: &Labels) -> Vec<(String, Op
     } else {
         out.push((labels.does_not_compile.clone(), None));
         if let Some(line) = key.line {
-            out.push((fill(&labels.error_on_line, &[("line", &line.to_string())]), None));
+            out.push((
+                fill(&labels.error_on_line, &[("line", &line.to_string())]),
+                None,
+            ));
         }
     }
     out
 }
 
 fn output_block_html(text: &str) -> String {
-    format!("<pre class=\"mdpy-quiz-out\"><code class=\"nohighlight\">{}</code></pre>", escape(text))
+    format!(
+        "<pre class=\"mdpy-quiz-out\"><code class=\"nohighlight\">{}</code></pre>",
+        escape(text)
+    )
 }
 
 /// The answer of a question: (HTML for the widget, plain text for the no-JS
 /// disclosure, Markdown for other renderers).
-fn answer_forms(q: &Question, run: Option<&TracingRun>, labels: &Labels) -> (String, String, String) {
+fn answer_forms(
+    q: &Question,
+    run: Option<&TracingRun>,
+    labels: &Labels,
+) -> (String, String, String) {
     match &q.kind {
         Kind::MultipleChoice(mc) => {
             if mc.answers.len() == 1 {
                 let a = &mc.answers[0];
                 (to_html(a), to_plain(a), a.clone())
             } else {
-                let html = mc.answers.iter().map(|a| format!("<li>{}</li>", to_html(a))).collect::<String>();
-                let plain = mc.answers.iter().map(|a| format!("• {}", to_plain(a))).collect::<Vec<_>>().join("\n");
-                let md = mc.answers.iter().map(|a| a.replace('\n', " ")).collect::<Vec<_>>().join("; ");
+                let html = mc
+                    .answers
+                    .iter()
+                    .map(|a| format!("<li>{}</li>", to_html(a)))
+                    .collect::<String>();
+                let plain = mc
+                    .answers
+                    .iter()
+                    .map(|a| format!("• {}", to_plain(a)))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let md = mc
+                    .answers
+                    .iter()
+                    .map(|a| a.replace('\n', " "))
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 (format!("<ul>{html}</ul>"), plain, md)
             }
         }
@@ -284,12 +322,31 @@ fn answer_forms(q: &Question, run: Option<&TracingRun>, labels: &Labels) -> (Str
             let mut plain = sa.answer.clone();
             let mut md = code_span(&sa.answer);
             if !sa.alternatives.is_empty() {
-                let list_html = sa.alternatives.iter().map(|a| format!("<code>{}</code>", escape(a))).collect::<Vec<_>>().join(", ");
+                let list_html = sa
+                    .alternatives
+                    .iter()
+                    .map(|a| format!("<code>{}</code>", escape(a)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let list_plain = sa.alternatives.join(", ");
-                let list_md = sa.alternatives.iter().map(|a| code_span(a)).collect::<Vec<_>>().join(", ");
-                html.push_str(&format!("<p>{}</p>", fill(&escape(&labels.also_accepted), &[("list", &list_html)])));
-                plain.push_str(&format!("\n{}", fill(&labels.also_accepted, &[("list", &list_plain)])));
-                md.push_str(&format!(" ({})", fill(&labels.also_accepted, &[("list", &list_md)])));
+                let list_md = sa
+                    .alternatives
+                    .iter()
+                    .map(|a| code_span(a))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                html.push_str(&format!(
+                    "<p>{}</p>",
+                    fill(&escape(&labels.also_accepted), &[("list", &list_html)])
+                ));
+                plain.push_str(&format!(
+                    "\n{}",
+                    fill(&labels.also_accepted, &[("list", &list_plain)])
+                ));
+                md.push_str(&format!(
+                    " ({})",
+                    fill(&labels.also_accepted, &[("list", &list_md)])
+                ));
             }
             (html, plain, md)
         }
@@ -326,7 +383,11 @@ fn code_span(s: &str) -> String {
     while s.contains(&ticks) {
         ticks.push('`');
     }
-    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
     format!("{ticks}{pad}{s}{pad}{ticks}")
 }
 
@@ -378,7 +439,10 @@ pub(crate) fn html(quiz: &Quiz, runs: &[TracingRun], key: &str, labels: &Labels)
             && let Some(context) = quiz.multipart.get(part)
             && seen_parts.insert(part.clone())
         {
-            let group: String = titles[i].chars().take_while(|c| c.is_ascii_digit()).collect();
+            let group: String = titles[i]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
             li.push_str(&format!(
                 "<div class=\"mdpy-quiz-multipart\" data-part=\"{}\"><p><strong>{}</strong></p>{}</div>",
                 attr(part),
@@ -388,10 +452,16 @@ pub(crate) fn html(quiz: &Quiz, runs: &[TracingRun], key: &str, labels: &Labels)
         }
         let entry = match &q.kind {
             Kind::MultipleChoice(mc) => {
-                li.push_str(&format!("<div class=\"mdpy-quiz-prompt\">{}</div><ul class=\"mdpy-quiz-choices\">", to_html(&mc.prompt)));
+                li.push_str(&format!(
+                    "<div class=\"mdpy-quiz-prompt\">{}</div><ul class=\"mdpy-quiz-choices\">",
+                    to_html(&mc.prompt)
+                ));
                 let mut correct = Vec::new();
                 for (j, (text, ok)) in mc.choices().into_iter().enumerate() {
-                    li.push_str(&format!("<li class=\"mdpy-quiz-choice\">{}</li>", to_html(text)));
+                    li.push_str(&format!(
+                        "<li class=\"mdpy-quiz-choice\">{}</li>",
+                        to_html(text)
+                    ));
                     if ok {
                         correct.push(j);
                     }
@@ -400,7 +470,10 @@ pub(crate) fn html(quiz: &Quiz, runs: &[TracingRun], key: &str, labels: &Labels)
                 json!({"t": "mc", "multi": mc.multiple, "correct": correct})
             }
             Kind::ShortAnswer(sa) => {
-                li.push_str(&format!("<div class=\"mdpy-quiz-prompt\">{}</div>", to_html(&sa.prompt)));
+                li.push_str(&format!(
+                    "<div class=\"mdpy-quiz-prompt\">{}</div>",
+                    to_html(&sa.prompt)
+                ));
                 let response = match sa.response {
                     Response::Short => "short",
                     Response::Long => "long",
@@ -409,8 +482,16 @@ pub(crate) fn html(quiz: &Quiz, runs: &[TracingRun], key: &str, labels: &Labels)
                 json!({"t": "sa", "accept": sa.accepted(), "response": response})
             }
             Kind::Tracing(t) => {
-                let prompt = if t.is_python() { &labels.tracing_python } else { &labels.tracing_other };
-                li.push_str(&format!("<div class=\"mdpy-quiz-prompt\"><p>{}</p></div>{}", escape(prompt), program_html(t)));
+                let prompt = if t.is_python() {
+                    &labels.tracing_python
+                } else {
+                    &labels.tracing_other
+                };
+                li.push_str(&format!(
+                    "<div class=\"mdpy-quiz-prompt\"><p>{}</p></div>{}",
+                    escape(prompt),
+                    program_html(t)
+                ));
                 match tracing_key(t, run) {
                     Some(k) => json!({
                         "t": "tr",
@@ -496,7 +577,10 @@ pub(crate) fn markdown(quiz: &Quiz, runs: &[TracingRun], labels: &Labels) -> Str
         let pad = " ".repeat(w);
         let mut body = String::new();
         if titles[i] != (i + 1).to_string() {
-            body.push_str(&format!("*{}*\n\n", fill(&labels.question, &[("n", &titles[i])])));
+            body.push_str(&format!(
+                "*{}*\n\n",
+                fill(&labels.question, &[("n", &titles[i])])
+            ));
         }
         if let Some(part) = &q.multipart
             && let Some(context) = quiz.multipart.get(part)
@@ -514,7 +598,11 @@ pub(crate) fn markdown(quiz: &Quiz, runs: &[TracingRun], labels: &Labels) -> Str
             }
             Kind::ShortAnswer(sa) => body.push_str(sa.prompt.trim()),
             Kind::Tracing(t) => {
-                let prompt = if t.is_python() { &labels.tracing_python } else { &labels.tracing_other };
+                let prompt = if t.is_python() {
+                    &labels.tracing_python
+                } else {
+                    &labels.tracing_other
+                };
                 body.push_str(&format!("{prompt}\n\n{}", fenced(&t.program, &t.language)));
             }
         }

@@ -68,7 +68,10 @@ fn summaries(a: &TracingAnswer, run: &TracingRun) -> (String, String) {
         w.push(format!("stdout = {}", toml_string(&normalize_output(s))));
     }
     if a.stdout.is_some() || run.exception.is_none() {
-        r.push(format!("stdout = {}", toml_string(&normalize_output(&run.stdout))));
+        r.push(format!(
+            "stdout = {}",
+            toml_string(&normalize_output(&run.stdout))
+        ));
     }
     if let Some((n, _)) = &a.line_number {
         w.push(format!("lineNumber = {n}"));
@@ -89,14 +92,25 @@ pub(crate) fn verify(quiz: &Quiz, runs: &[TracingRun]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (i, q) in quiz.questions.iter().enumerate() {
         let Kind::Tracing(t) = &q.kind else { continue };
-        let (Some(answer), true) = (&t.answer, t.is_python()) else { continue };
-        let Some(run) = runs.iter().find(|r| r.question == i) else { continue };
+        let (Some(answer), true) = (&t.answer, t.is_python()) else {
+            continue;
+        };
+        let Some(run) = runs.iter().find(|r| r.question == i) else {
+            continue;
+        };
         check(quiz, i + 1, t, answer, run, &mut out);
     }
     out
 }
 
-fn check(quiz: &Quiz, number: usize, _t: &Tracing, a: &TracingAnswer, run: &TracingRun, out: &mut Vec<Diagnostic>) {
+fn check(
+    quiz: &Quiz,
+    number: usize,
+    _t: &Tracing,
+    a: &TracingAnswer,
+    run: &TracingRun,
+    out: &mut Vec<Diagnostic>,
+) {
     let owner = format!("question {number} (Tracing)");
     let error = |line: usize, message: String, detail: String| {
         Diagnostic::error(quiz.file.clone(), line, message)
@@ -130,7 +144,9 @@ fn check(quiz: &Quiz, number: usize, _t: &Tracing, a: &TracingAnswer, run: &Trac
                 if w != r {
                     out.push(error(
                         *line,
-                        format!("the output written in {owner} does not match what the program prints"),
+                        format!(
+                            "the output written in {owner} does not match what the program prints"
+                        ),
                         diff(&w, &r),
                     ));
                 }
@@ -141,7 +157,10 @@ fn check(quiz: &Quiz, number: usize, _t: &Tracing, a: &TracingAnswer, run: &Trac
                 {
                     out.push(error(
                         *line,
-                        format!("{owner} says the program raises {written}, but it raises {}", exception_text(e)),
+                        format!(
+                            "{owner} says the program raises {written}, but it raises {}",
+                            exception_text(e)
+                        ),
                         diff(written, &exception_text(e)),
                     ));
                 }

@@ -6,5 +6,6 @@ mod build;
 mod commands;
 mod errors;
 mod harness;
+mod quizzes;
 mod refresher;
 mod untouched;

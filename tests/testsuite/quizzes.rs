@@ -1,0 +1,60 @@
+//! Quizzes in the pipeline: files and inline blocks, Tracing keys computed
+//! by CPython, mismatches and missing files reported at their line.
+
+use crate::harness::{BOOK_TOML, BookTest};
+
+const INLINE: &str = "# A\n\nText.\n\n```quiz\n[[questions]]\ntype = \"Tracing\"\nprompt.program = \"\"\"\nx = [1]\ny = x\ny.append(2)\nprint(x)\n\"\"\"\nanswer.doesCompile = true\nanswer.stdout = \"WRONG\"\n```\n";
+
+#[test]
+fn a_wrong_tracing_answer_fails_the_build_with_a_diff() {
+    let errors = BookTest::chapter(INLINE).errors();
+    assert_eq!(
+        errors,
+        vec!["error: the output written in question 1 (Tracing) does not match what the program prints\n  --> src/a.md:15\n   | --- written answer\n   | +++ CPython\n   | @@ -1 +1 @@\n   | -WRONG\n   | +[1, 2]\n   = help: correct the answer, or delete it: the build computes it from the program".to_string()]
+    );
+}
+
+#[test]
+fn the_key_is_computed_and_rendered_as_a_widget() {
+    let t = BookTest::chapter(
+        &INLINE.replace("answer.doesCompile = true\nanswer.stdout = \"WRONG\"\n", ""),
+    );
+    t.build().unwrap();
+    let html = t.main_html("a.md");
+    assert!(html.contains("class=\"mdpy-quiz"), "{html}");
+    assert!(
+        !html.contains("language-quiz"),
+        "the quiz block is replaced: {html}"
+    );
+}
+
+#[test]
+fn quiz_files_are_relative_to_the_chapter() {
+    let t = BookTest::with(
+        BOOK_TOML,
+        &[("part/a.md", "# A\n\n{{#quiz ../quizzes/q.toml}}\n")],
+    );
+    std::fs::create_dir_all(t.root().join("src/quizzes")).unwrap();
+    t.write(
+        "src/quizzes/q.toml",
+        "[[questions]]\ntype = \"Tracing\"\nprompt.program = \"\"\"\nprint('a')\n1 / 0\n\"\"\"\nanswer.doesCompile = false\nanswer.lineNumber = 2\n",
+    );
+    assert!(t.errors().is_empty(), "{:?}", t.errors());
+    t.write("src/quizzes/q.toml", "[[questions]]\ntype = \"Tracing\"\nprompt.program = \"print(1)\"\nanswer.doesCompile = false\nanswer.lineNumber = 1\n");
+    let errors = t.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("--> src/part/../quizzes/q.toml:"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn a_missing_quiz_file() {
+    let t = BookTest::chapter("# A\n\nSee: {{#quiz nope.toml}}\n");
+    assert_eq!(
+        t.errors(),
+        vec!["error: quiz file \"nope.toml\" not found\n  --> src/a.md:3:6\n   = help: the path is relative to the chapter's file".to_string()]
+    );
+}
