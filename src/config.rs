@@ -49,6 +49,19 @@ pub struct Config {
     pub cache_dir: PathBuf,
     /// Where the browser loads Pyodide from (`pyodide-url`).
     pub pyodide_url: String,
+    /// Address-space limit of each worker in MiB (`memory-limit`, default
+    /// 4096); 0 lifts it.
+    pub memory_limit: u64,
+    /// Largest file a snippet may write, in MiB (`file-size-limit`, default 256).
+    pub file_size_limit: u64,
+    /// Open files per worker (`open-files-limit`, default 1024).
+    pub open_files_limit: u64,
+    /// Processes of the user (`process-limit`, default 512; Linux does not
+    /// apply it to root).
+    pub process_limit: u64,
+    /// `network`: `loopback` (default: a private network namespace with only
+    /// 127.0.0.1, where the system allows one) or `host`.
+    pub network: String,
     /// The hidden-line prefix for Python, read from
     /// `[output.html.code.hidelines] python` so display and execution agree.
     pub hidelines: Option<String>,
@@ -66,6 +79,11 @@ impl Default for Config {
             cache: true,
             cache_dir: PathBuf::from(".mdbook-python"),
             pyodide_url: DEFAULT_PYODIDE_URL.into(),
+            memory_limit: 4096,
+            file_size_limit: 256,
+            open_files_limit: 1024,
+            process_limit: 512,
+            network: "loopback".into(),
             hidelines: None,
         }
     }
@@ -83,6 +101,11 @@ const KEYS: &[&str] = &[
     "cache",
     "cache-dir",
     "pyodide-url",
+    "memory-limit",
+    "file-size-limit",
+    "open-files-limit",
+    "process-limit",
+    "network",
     "command",
     "renderers",
     "before",
@@ -163,6 +186,24 @@ impl Config {
                     }
                     _ => errors.push(bad("a URL or a path relative to the book's root")),
                 },
+                "memory-limit" | "file-size-limit" | "open-files-limit" | "process-limit" => {
+                    match value.as_u64() {
+                        Some(n) => {
+                            let slot = match key.as_str() {
+                                "memory-limit" => &mut config.memory_limit,
+                                "file-size-limit" => &mut config.file_size_limit,
+                                "open-files-limit" => &mut config.open_files_limit,
+                                _ => &mut config.process_limit,
+                            };
+                            *slot = n;
+                        }
+                        None => errors.push(bad("a whole number (0: no limit)")),
+                    }
+                }
+                "network" => match value.as_str() {
+                    Some(v @ ("loopback" | "host")) => config.network = v.to_string(),
+                    _ => errors.push(bad("\"loopback\" or \"host\"")),
+                },
                 "command" | "renderers" | "before" | "after" | "optional" => {}
                 other => {
                     let mut d = err(
@@ -171,7 +212,7 @@ impl Config {
                     );
                     d = match closest(other, KEYS) {
                         Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                        None => d.with_help(format!("known keys: {}", KEYS[..9].join(", "))),
+                        None => d.with_help(format!("known keys: {}", KEYS[..14].join(", "))),
                     };
                     errors.push(d);
                 }
@@ -182,6 +223,21 @@ impl Config {
         } else {
             Err(errors)
         }
+    }
+
+    /// The worker resource limits, as `resource.setrlimit` names and values.
+    pub fn rlimits(&self) -> Vec<(String, u64)> {
+        const MIB: u64 = 1024 * 1024;
+        [
+            ("as", self.memory_limit * MIB),
+            ("fsize", self.file_size_limit * MIB),
+            ("nofile", self.open_files_limit),
+            ("nproc", self.process_limit),
+        ]
+        .into_iter()
+        .filter(|(_, v)| *v > 0)
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
 
     /// The cache folder, absolute.

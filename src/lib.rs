@@ -295,7 +295,8 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     let cache = use_cache.then(|| execute::cache::Cache::new(&cache_dir));
     let settings = execute::pool::Settings {
         jobs: config.jobs,
-        limits: Vec::new(),
+        limits: config.rlimits(),
+        network: config.network.clone(),
     };
     let (results, stats) = execute::run(&interpreter, &jobs, cache.as_ref(), &settings);
     report.stats = stats;

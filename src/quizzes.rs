@@ -125,7 +125,7 @@ pub fn runs(
                 }
                 Failure::Crashed { status, .. } => status.clone(),
                 Failure::NotRun => "did not run".into(),
-                Failure::Worker(e) => e.clone(),
+                Failure::Worker(e) | Failure::LeftRunning(e) => e.clone(),
             };
             errors.push(Diagnostic::error(
                 &tp.file,

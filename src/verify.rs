@@ -43,6 +43,10 @@ pub fn verify(
                 }
                 v.diagnostics.push(d);
             }
+            Failure::LeftRunning(what) => v.diagnostics.push(
+                Diagnostic::error(file, snippet.line, format!("this snippet ended but {what}"))
+                    .with_help("join the thread (or make it a daemon thread) before the snippet ends"),
+            ),
             Failure::NotRun => {}
             Failure::Worker(e) => v.diagnostics.push(Diagnostic::error(file, snippet.line, e.clone())),
         }

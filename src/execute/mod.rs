@@ -52,6 +52,9 @@ pub enum Failure {
     NotRun,
     /// The worker could not be started or spoke nonsense.
     Worker(String),
+    /// The program ended but left something running that would keep a real
+    /// script from exiting (a non-daemon thread).
+    LeftRunning(String),
 }
 
 /// What running one program produced.

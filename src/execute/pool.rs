@@ -38,6 +38,9 @@ pub struct Settings {
     /// Resource limits applied inside each worker (`resource.setrlimit`):
     /// names like `as`, `fsize`, `nofile`, `nproc`, `cpu` to values.
     pub limits: Vec<(String, u64)>,
+    /// `loopback`: a private network namespace with only 127.0.0.1 (where
+    /// the system allows it); `host`: the machine's network.
+    pub network: String,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
         Settings {
             jobs: 2,
             limits: Vec::new(),
+            network: "loopback".into(),
         }
     }
 }
@@ -179,7 +183,14 @@ impl Worker {
             .iter()
             .map(|(k, v)| (k.clone(), json!(v)))
             .collect();
-        let worker_settings = json!({ "limits": limits }).to_string();
+        let process_limit = settings
+            .limits
+            .iter()
+            .find(|(k, _)| k == "nproc")
+            .map(|(_, v)| *v);
+        let worker_settings =
+            json!({ "limits": limits, "network": settings.network, "process_limit": process_limit })
+                .to_string();
         let mut cmd = Command::new(&interpreter.executable);
         cmd.args(["-s", "-c", BOOTSTRAP, WORKER_SOURCE, &worker_settings])
             .env_clear()
@@ -300,6 +311,9 @@ impl Worker {
                         millis,
                         line: r.exception.as_ref().and_then(|e| e.line),
                     });
+                    let left = r.dirty.as_deref().and_then(|d| d.strip_prefix("thread: "));
+                    let failure =
+                        failure.or_else(|| left.map(|d| Failure::LeftRunning(d.to_string())));
                     let outcome = Outcome {
                         output: r.output,
                         truncated: r.truncated,

@@ -38,12 +38,67 @@ try:
 except (ImportError, ValueError, OSError):
     pass
 
+def _isolate_network():
+    """Move this worker into a new network namespace holding only a loopback
+    interface (up): snippets can serve and connect on 127.0.0.1, nothing
+    else. Root can do it directly; others through a user namespace that maps
+    their own uid. Returns what was done, for the build's report."""
+    try:
+        import ctypes, fcntl, socket, struct
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        newnet, newuser = 0x40000000, 0x10000000
+        if libc.unshare(newnet) != 0:
+            uid, gid = os.getuid(), os.getgid()
+            if libc.unshare(newuser | newnet) != 0:
+                return "unavailable"
+            for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
+                               ("gid_map", "%d %d 1" % (gid, gid))):
+                with open("/proc/self/" + name, "w") as f:
+                    f.write(text)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            flags = struct.unpack("16sH", fcntl.ioctl(s, 0x8913, struct.pack("16sH", b"lo", 0))[:18])[1]
+            fcntl.ioctl(s, 0x8914, struct.pack("16sH", b"lo", flags | 1))
+        finally:
+            s.close()
+        return "isolated"
+    except (OSError, AttributeError):
+        return "unavailable"
+
+
+_network = _isolate_network() if _settings.get("network") == "loopback" else "host"
+
 _base_dir = os.path.join(os.environ.get("TMPDIR") or "/tmp", "mdbook-python-%d" % os.getpid())
 os.makedirs(_base_dir, mode=0o700, exist_ok=True)
 os.environ["HOME"] = _base_dir
 os.environ["TMPDIR"] = _base_dir
 _job_dir = os.path.join(_base_dir, "job")
 os.makedirs(_job_dir)
+
+
+# Processes: Linux does not apply RLIMIT_NPROC to root, so the worker also
+# counts the processes a job starts, in memory shared with every descendant,
+# through an audit hook (which a snippet cannot remove).
+import mmap
+
+_WORKER_PID = os.getpid()
+_FORKS = mmap.mmap(-1, 8)
+_FORK_LIMIT = int(_settings.get("process_limit") or 0)
+_SPAWN_EVENTS = frozenset(("os.fork", "os.forkpty", "os.posix_spawn", "os.spawn",
+                           "subprocess.Popen", "os.system"))
+
+
+def _audit(event, args):
+    if event in _SPAWN_EVENTS:
+        n = int.from_bytes(_FORKS[:8], "little") + 1
+        _FORKS[:8] = n.to_bytes(8, "little")
+        if _FORK_LIMIT and n > _FORK_LIMIT:
+            raise RuntimeError("mdbook-python: this snippet started more than %d processes "
+                               "(process-limit)" % _FORK_LIMIT)
+
+
+sys.addaudithook(_audit)
 
 
 class _Timeout(BaseException):
@@ -98,6 +153,8 @@ class _Capture(io.TextIOBase):
         raise io.UnsupportedOperation("fileno")
 
     def write(self, s):
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
         if not isinstance(s, str):
             raise TypeError("write() argument must be str, not " + type(s).__name__)
         if self.truncated:
@@ -113,6 +170,17 @@ class _Capture(io.TextIOBase):
         self.parts.append(s)
         self.size += n
         return len(s)
+
+    def force(self, s):
+        """Append the worker's own text (a traceback) even if the snippet
+        closed the stream, still within the limit."""
+        room = self.limit - self.size
+        if room > 0:
+            b = s.encode("utf-8", "backslashreplace")[:room]
+            self.parts.append(b.decode("utf-8", "ignore"))
+            self.size += len(b)
+            if len(b) < len(s.encode("utf-8", "backslashreplace")):
+                self.truncated = True
 
     def text(self):
         return "".join(self.parts)
@@ -145,6 +213,7 @@ def _fresh():
     """A new job: a new `__main__`, and an empty working directory (one per
     worker, emptied after any job that left files in it: creating and
     removing a directory per job costs a millisecond on a slow disk)."""
+    _FORKS[:8] = bytes(8)
     main = types.ModuleType("__main__")
     main.__builtins__ = builtins
     sys.modules["__main__"] = main
@@ -200,17 +269,14 @@ def _run_code(req, cap):
     except SystemExit as e:
         if e.code not in (None, 0):
             text, record = _exception(e, filename, first)
-            cap.parts.append(text)
+            cap.force(text)
             return record
     except (_Timeout, _OutputLimit):
         raise
     except BaseException as e:
         text, record = _exception(e, filename, first)
         record["output_len"] = sum(len(p) for p in cap.parts)
-        try:
-            cap.write(text)
-        except _OutputLimit:
-            pass
+        cap.force(text)
         return record
     return None
 
@@ -231,8 +297,8 @@ def _run_pycon(req, cap, results):
             raise
         except BaseException as e:
             tb = _trim(e.__traceback__)
-            cap.write("Traceback (most recent call last):\n")
-            cap.write("".join(traceback.format_exception_only(type(e), e)))
+            cap.force("Traceback (most recent call last):\n")
+            cap.force("".join(traceback.format_exception_only(type(e), e)))
             del tb
         results.append({"line": line, "source": ex.source, "want": ex.want,
                         "got": "".join(cap.parts[start:])})
@@ -261,6 +327,9 @@ def _run(req):
         pass
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        if os.getpid() != _WORKER_PID:
+            # A process the snippet forked must never return into the worker.
+            os._exit(0)
         sys.stdout, sys.stderr, sys.stdin = sys.__stdout__, sys.__stderr__, sys.__stdin__
     reply["output"] = cap.text()
     reply["truncated"] = cap.truncated
@@ -285,8 +354,18 @@ def _end():
     threads = [t for t in threading.enumerate() if t is not threading.main_thread()]
     for t in threads:
         t.join(0.05)
-    if any(t.is_alive() for t in threads):
-        return "a thread it started is still running"
+    alive = [t for t in threads if t.is_alive()]
+    if any(not t.daemon for t in alive):
+        return "thread: a non-daemon thread (%s) is still running, so as a script it would never exit" % alive[0].name
+    if alive:
+        return "a daemon thread it started is still running"
+    try:
+        while True:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                return "a process it started is still running"
+    except ChildProcessError:
+        pass
     now = _baseline()
     for key in ("path", "meta_path", "builtins", "signals"):
         if now[key] != _BASE[key]:
@@ -303,7 +382,7 @@ def _send(obj):
 
 
 def _main():
-    _send({"ready": True, "version": list(sys.version_info[:3])})
+    _send({"ready": True, "version": list(sys.version_info[:3]), "network": _network})
     while True:
         line = _proto_in.readline()
         if not line:

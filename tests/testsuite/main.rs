@@ -6,6 +6,7 @@ mod build;
 mod commands;
 mod errors;
 mod harness;
+mod hostile;
 mod quizzes;
 mod refresher;
 mod untouched;
