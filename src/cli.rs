@@ -45,6 +45,12 @@ pub enum Command {
         #[arg(long)]
         no_cache: bool,
     },
+    /// Add `[preprocessor.python]` and the asset settings to a book's
+    /// book.toml (comments and order kept; running it again changes nothing).
+    Init {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Remove the cache folder (results and assets).
     Clean {
         #[arg(default_value = ".")]
@@ -61,6 +67,19 @@ pub fn main() -> ExitCode {
         Some(Command::Check { dir, no_cache }) => check(&dir, no_cache),
         Some(Command::Bless { dir, no_cache }) => crate::bless::bless(&dir, no_cache),
         Some(Command::Clean { dir }) => clean(&dir),
+        Some(Command::Init { dir }) => match crate::init::run(&dir) {
+            Ok(changes) if changes.is_empty() => {
+                eprintln!("mdbook-python: book.toml already has everything; nothing changed");
+                ExitCode::SUCCESS
+            }
+            Ok(changes) => {
+                for c in changes {
+                    eprintln!("mdbook-python: {c}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
     }
 }
 

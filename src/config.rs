@@ -62,6 +62,10 @@ pub struct Config {
     /// `network`: `loopback` (default: a private network namespace with only
     /// 127.0.0.1, where the system allows one) or `host`.
     pub network: String,
+    /// `[preprocessor.python.labels]`: the runner's words (`run = "Ausführen"`).
+    pub labels: crate::render::assets::Labels,
+    /// The quiz widget's words, from the same table (`submit = "Prüfen"`).
+    pub quiz_labels: crate::quiz::Labels,
     /// The hidden-line prefix for Python, read from
     /// `[output.html.code.hidelines] python` so display and execution agree.
     pub hidelines: Option<String>,
@@ -84,6 +88,8 @@ impl Default for Config {
             open_files_limit: 1024,
             process_limit: 512,
             network: "loopback".into(),
+            labels: Default::default(),
+            quiz_labels: Default::default(),
             hidelines: None,
         }
     }
@@ -106,6 +112,7 @@ const KEYS: &[&str] = &[
     "open-files-limit",
     "process-limit",
     "network",
+    "labels",
     "command",
     "renderers",
     "before",
@@ -204,6 +211,18 @@ impl Config {
                     Some(v @ ("loopback" | "host")) => config.network = v.to_string(),
                     _ => errors.push(bad("\"loopback\" or \"host\"")),
                 },
+                "labels" => match value.as_object() {
+                    Some(table) => {
+                        if let Err(mut e) =
+                            read_labels(table, &mut config, |k| err(k, String::new()))
+                        {
+                            errors.append(&mut e);
+                        }
+                    }
+                    None => {
+                        errors.push(bad("a table of texts, e.g. `[preprocessor.python.labels]`"))
+                    }
+                },
                 "command" | "renderers" | "before" | "after" | "optional" => {}
                 other => {
                     let mut d = err(
@@ -212,7 +231,7 @@ impl Config {
                     );
                     d = match closest(other, KEYS) {
                         Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                        None => d.with_help(format!("known keys: {}", KEYS[..14].join(", "))),
+                        None => d.with_help(format!("known keys: {}", KEYS[..15].join(", "))),
                     };
                     errors.push(d);
                 }
@@ -244,6 +263,93 @@ impl Config {
     pub fn cache_dir_in(&self, root: &Path) -> PathBuf {
         root.join(&self.cache_dir)
     }
+}
+
+/// Read `[preprocessor.python.labels]`: each key (kebab-case) names a runner
+/// label (from `runner.js`) or a quiz label (`quiz::Labels`).
+fn read_labels(
+    table: &serde_json::Map<String, Value>,
+    config: &mut Config,
+    at: impl Fn(&str) -> Diagnostic,
+) -> Result<(), Vec<Diagnostic>> {
+    let runner = crate::render::assets::runner_label_names();
+    let quiz_defaults = serde_json::to_value(crate::quiz::Labels::default()).unwrap_or_default();
+    let quiz_names: Vec<String> = quiz_defaults
+        .as_object()
+        .map(|m| m.keys().map(|k| camel_to_kebab(k)).collect())
+        .unwrap_or_default();
+    let mut quiz_overrides = serde_json::Map::new();
+    let mut errors = Vec::new();
+    for (key, value) in table {
+        let Some(text) = value.as_str() else {
+            let mut d = at(key);
+            d.message = format!("the label `{key}` must be a string, not `{value}`");
+            errors.push(d);
+            continue;
+        };
+        let camel = kebab_to_camel(key);
+        if runner.contains(&camel.as_str()) {
+            config.labels.0.insert(camel, text.to_string());
+        } else if quiz_names.iter().any(|n| n == key) {
+            quiz_overrides.insert(key.clone(), Value::String(text.to_string()));
+        } else {
+            let known: Vec<String> = runner
+                .iter()
+                .map(|n| camel_to_kebab(n))
+                .chain(quiz_names.iter().cloned())
+                .collect();
+            let refs: Vec<&str> = known.iter().map(String::as_str).collect();
+            let mut d = at(key);
+            d.message = format!("unknown label `{key}` in [preprocessor.python.labels]");
+            d.help = Some(match closest(key, &refs) {
+                Some(c) => format!("did you mean `{c}`?"),
+                None => format!("known labels: {}", refs.join(", ")),
+            });
+            errors.push(d);
+        }
+    }
+    match serde_json::from_value(Value::Object(quiz_overrides)) {
+        Ok(l) => config.quiz_labels = l,
+        Err(e) => {
+            let mut d = at("labels");
+            d.message = format!("bad quiz labels: {e}");
+            errors.push(d);
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+fn kebab_to_camel(s: &str) -> String {
+    let mut out = String::new();
+    let mut up = false;
+    for c in s.chars() {
+        if c == '-' {
+            up = true;
+        } else if up {
+            out.extend(c.to_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn camel_to_kebab(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_uppercase() {
+            out.push('-');
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The 1-based line of `key = ` inside `[preprocessor.python]` of book.toml.
@@ -305,6 +411,21 @@ mod tests {
             e[0].to_string(),
             "error: unknown key `timout` in [preprocessor.python]\n  --> book.toml:5\n   = help: did you mean `timeout`?"
         );
+    }
+
+    #[test]
+    fn labels_reach_the_runner_and_the_quiz() {
+        let t = json!({"labels": {"run": "Ausführen", "submit": "Prüfen"}});
+        let c = Config::from_table(Some(&t), None, None).unwrap();
+        assert_eq!(c.labels.0.get("run").map(String::as_str), Some("Ausführen"));
+        assert_eq!(c.quiz_labels.submit, "Prüfen");
+        let bad = json!({"labels": {"rnu": "x"}});
+        let e = Config::from_table(Some(&bad), None, None).unwrap_err();
+        assert_eq!(
+            e[0].message,
+            "unknown label `rnu` in [preprocessor.python.labels]"
+        );
+        assert_eq!(e[0].help.as_deref(), Some("did you mean `run`?"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnostics;
 pub mod execute;
+pub mod init;
 pub mod plan;
 pub mod quiz;
 pub mod quizzes;
@@ -320,11 +321,11 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             }
         }
     }
-    let quiz_labels = quiz::Labels::default();
+    let quiz_labels = config.quiz_labels.clone();
 
     // 4. verify and 5. render
     let python = interpreter.short_version();
-    let labels = render::assets::Labels::default();
+    let labels = config.labels.clone();
     let cx = render::Context {
         target,
         python: &python,
@@ -431,7 +432,8 @@ fn publish_assets(config: &Config, cache_dir: &Path, report: &mut Report) {
     let (js, css) = render::assets::bundle(
         &config.pyodide_url,
         config.output_limit,
-        &render::assets::Labels::default(),
+        &config.labels,
+        &config.quiz_labels,
     );
     let result = execute::cache::prepare_dir(cache_dir)
         .and_then(|_| {

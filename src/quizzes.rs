@@ -47,11 +47,14 @@ pub fn plan(text: &str, scanned: &Scanned, at: &ChapterPlace) -> (Vec<Planned>, 
             first_line: fence.body_line,
         };
         match quiz::parse(&src) {
-            Ok(q) => out.push(Planned {
-                span: fence.span.clone(),
-                prefix: fence.prefix.clone(),
-                quiz: q,
-            }),
+            Ok(q) => {
+                errors.extend(q.warnings.iter().cloned());
+                out.push(Planned {
+                    span: fence.span.clone(),
+                    prefix: fence.prefix.clone(),
+                    quiz: q,
+                })
+            }
             Err(mut e) => errors.append(&mut e),
         }
     }
@@ -62,15 +65,18 @@ pub fn plan(text: &str, scanned: &Scanned, at: &ChapterPlace) -> (Vec<Planned>, 
             Ok(toml) => {
                 let src = QuizSource {
                     toml: &toml,
-                    file: at.dir_display.join(rel),
+                    file: normalize(&at.dir_display.join(rel)),
                     first_line: 1,
                 };
                 match quiz::parse(&src) {
-                    Ok(q) => out.push(Planned {
-                        span: d.span.clone(),
-                        prefix: d.prefix.clone(),
-                        quiz: q,
-                    }),
+                    Ok(q) => {
+                        errors.extend(q.warnings.iter().cloned());
+                        out.push(Planned {
+                            span: d.span.clone(),
+                            prefix: d.prefix.clone(),
+                            quiz: q,
+                        })
+                    }
                     Err(mut e) => errors.append(&mut e),
                 }
             }
@@ -79,6 +85,22 @@ pub fn plan(text: &str, scanned: &Scanned, at: &ChapterPlace) -> (Vec<Planned>, 
     }
     out.sort_by_key(|p| p.span.start);
     (out, errors)
+}
+
+/// `book/part/../quizzes/q.toml` -> `book/quizzes/q.toml`, lexically.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out.iter().collect()
 }
 
 /// One job per Python Tracing program (each runs alone, like a snippet).

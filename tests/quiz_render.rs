@@ -365,3 +365,29 @@ fn markdown_lists_questions_then_answers() {
         "4. This program runs to the end and prints:\n\n   ```text\n   [1, 2, 3]\n   3\n   ```"
     ));
 }
+
+#[test]
+fn every_label_quiz_js_uses_has_a_translation_key() {
+    // quiz.js keeps English defaults for the labels it reads from MDPY_CONFIG.quizLabels;
+    // each must be a field of Labels, or a book could not translate it.
+    let js = std::fs::read_to_string(
+        Path::new(file!())
+            .parent()
+            .unwrap()
+            .join("../front-end/quiz.js"),
+    )
+    .unwrap();
+    let start = js.find("Object.assign({").unwrap();
+    let end = start + js[start..].find("}, (window.MDPY_CONFIG").unwrap();
+    let labels = Labels::default().to_js();
+    let mut n = 0;
+    for line in js[start..end].lines().skip(1) {
+        let Some((key, value)) = line.trim().split_once(": ") else {
+            continue;
+        };
+        n += 1;
+        let value = value.trim_end_matches(',').trim_matches('\'');
+        assert_eq!(labels[key].as_str(), Some(value), "label {key}");
+    }
+    assert!(n >= 20);
+}

@@ -109,6 +109,8 @@ pub(crate) fn to_html(md: &str) -> String {
             }
             Event::Start(Tag::HtmlBlock) => Event::Start(Tag::Paragraph),
             Event::End(TagEnd::HtmlBlock) => Event::End(TagEnd::Paragraph),
+            // Comments are dropped, as a browser would; any other HTML is text.
+            Event::Html(s) | Event::InlineHtml(s) if s.trim_start().starts_with("<!--") => continue,
             Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
             Event::Start(Tag::Heading { level, .. }) => Event::Start(Tag::Heading {
                 level,
@@ -267,6 +269,11 @@ mod tests {
             !block.contains("<div>") && !block.contains("<b>"),
             "{block}"
         );
+    }
+
+    #[test]
+    fn html_comments_are_dropped() {
+        assert_eq!(to_html("a <!-- note --> b"), "<p>a  b</p>");
     }
 
     #[test]

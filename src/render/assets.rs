@@ -13,26 +13,42 @@ const QUIZ_CSS: &str = include_str!("../../front-end/quiz.css");
 /// The Python version of the Pyodide release the bundle targets.
 pub const BROWSER_PYTHON: &str = "3.14";
 
-/// Words the widgets show; a book in another language can replace them.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Labels {
-    pub run: String,
-    pub stop: String,
-    pub reset: String,
-    pub output: String,
-    pub input: String,
+/// Words the runner shows, as overrides of its English defaults (which
+/// live in `runner.js`): camelCase names to text.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Labels(pub std::collections::BTreeMap<String, String>);
+
+impl Labels {
+    fn get(&self, name: &str, default: &str) -> String {
+        self.0
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    }
+
+    /// The label over build-time output.
+    pub fn output(&self) -> String {
+        self.get("output", "Output")
+    }
+
+    /// The label over an author's stdin lines.
+    pub fn input(&self) -> String {
+        self.get("input", "Input")
+    }
 }
 
-impl Default for Labels {
-    fn default() -> Self {
-        Labels {
-            run: "Run".into(),
-            stop: "Stop".into(),
-            reset: "Reset".into(),
-            output: "Output".into(),
-            input: "Input".into(),
-        }
-    }
+/// The names of the runner's labels, read from `runner.js` itself (every
+/// `L('name', 'default')` call), so the config check never drifts from it.
+pub fn runner_label_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = RUNNER_JS
+        .split("L('")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('\'').map(|(name, _)| name))
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric()))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// The file names, relative to the cache folder, that book.toml lists.
@@ -40,12 +56,18 @@ pub const JS_PATH: &str = "assets/mdbook-python.js";
 pub const CSS_PATH: &str = "assets/mdbook-python.css";
 
 /// Build (js, css).
-pub fn bundle(pyodide_url: &str, output_limit: usize, labels: &Labels) -> (String, String) {
+pub fn bundle(
+    pyodide_url: &str,
+    output_limit: usize,
+    labels: &Labels,
+    quiz_labels: &crate::quiz::Labels,
+) -> (String, String) {
     let config = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "pyodideUrl": pyodide_url,
         "outputLimit": output_limit,
         "labels": labels,
+        "quizLabels": quiz_labels.to_js(),
     });
     // `</` cannot appear in a JSON string we emit raw into a script file, but
     // escape it anyway so the prelude is also safe inline.

@@ -138,7 +138,7 @@ fn html_block(
     if let Some(stdin) = &s.stdin {
         inner.push_str(&html::labelled_pre(
             "mdpy-stdin",
-            &labels.input,
+            &labels.input(),
             &stdin.text,
             "",
         ));
@@ -149,7 +149,7 @@ fn html_block(
             return s.expected.as_ref().map(|e| {
                 html::labelled_pre(
                     "mdpy-output",
-                    &labels.output,
+                    &labels.output(),
                     &e.text,
                     " data-origin=\"author\"",
                 )
@@ -165,7 +165,7 @@ fn html_block(
             if let Some(out) = &v.shown {
                 inner.push_str(&html::labelled_pre(
                     "mdpy-output",
-                    &labels.output,
+                    &labels.output(),
                     out,
                     " data-origin=\"build\"",
                 ));

@@ -44,7 +44,7 @@ fn quiz_files_are_relative_to_the_chapter() {
     let errors = t.errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
-        errors[0].contains("--> src/part/../quizzes/q.toml:"),
+        errors[0].contains("--> src/quizzes/q.toml:"),
         "{}",
         errors[0]
     );

@@ -1,0 +1,107 @@
+//! `mdbook-python init [BOOK_DIR]`: add `[preprocessor.python]`, the asset
+//! lines and the hidden-line prefix to an existing book.toml, keeping its
+//! comments, order and formatting (`toml_edit`). Running it twice changes
+//! nothing the second time.
+
+use crate::render::assets::{CSS_PATH, JS_PATH};
+use std::path::Path;
+use toml_edit::{Array, DocumentMut, Item, Table, value};
+
+/// Edit book.toml text; returns the new text and what changed.
+pub fn edit(text: &str) -> Result<(String, Vec<String>), String> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e| format!("book.toml is not valid TOML: {e}"))?;
+    let mut changes = Vec::new();
+    let pre = table(doc.as_table_mut(), "preprocessor")?;
+    if !pre.contains_key("python") {
+        let mut t = Table::new();
+        t.decor_mut().set_prefix("\n# Runs every Python block at build time; see the mdbook-python guide for the keys.\n");
+        pre.insert("python", Item::Table(t));
+        changes.push("added [preprocessor.python]".to_string());
+    }
+    let html = table(table(doc.as_table_mut(), "output")?, "html")?;
+    for (key, file) in [("additional-js", JS_PATH), ("additional-css", CSS_PATH)] {
+        let wanted = format!(".mdbook-python/{file}");
+        let entry = html.entry(key).or_insert(value(Array::new()));
+        let Some(array) = entry.as_array_mut() else {
+            return Err(format!("`output.html.{key}` in book.toml is not an array"));
+        };
+        if !array.iter().any(|v| v.as_str() == Some(&wanted)) {
+            array.push(wanted.as_str());
+            changes.push(format!("added \"{wanted}\" to output.html.{key}"));
+        }
+    }
+    let hidelines = table(table(html, "code")?, "hidelines")?;
+    if !hidelines.contains_key("python") {
+        hidelines.insert("python", value("~"));
+        changes
+            .push("set output.html.code.hidelines.python = \"~\" (hidden setup lines)".to_string());
+    }
+    Ok((doc.to_string(), changes))
+}
+
+/// The sub-table `key` of `parent`, created (implicit, so no empty header is
+/// printed) when missing.
+fn table<'a>(parent: &'a mut Table, key: &str) -> Result<&'a mut Table, String> {
+    let item = parent.entry(key).or_insert_with(|| {
+        let mut t = Table::new();
+        t.set_implicit(true);
+        Item::Table(t)
+    });
+    item.as_table_mut()
+        .ok_or_else(|| format!("`{key}` in book.toml is not a table"))
+}
+
+/// The command: edit `dir/book.toml` in place (atomically).
+pub fn run(dir: &Path) -> Result<Vec<String>, String> {
+    let path = dir.join("book.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (run `mdbook init` first to create a book)",
+            path.display()
+        )
+    })?;
+    let (new, changes) = edit(&text)?;
+    if new != text {
+        crate::execute::cache::write_atomically(&path, new.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds_what_is_missing_and_keeps_the_rest() {
+        let text = "# My book\n[book]\ntitle = \"T\" # the title\n\n[output.html]\nadditional-css = [\"custom.css\"]\n";
+        let (new, changes) = edit(text).unwrap();
+        assert_eq!(changes.len(), 4, "{changes:?}");
+        assert!(
+            new.starts_with("# My book\n[book]\ntitle = \"T\" # the title\n"),
+            "{new}"
+        );
+        assert!(
+            new.contains(
+                "additional-css = [\"custom.css\", \".mdbook-python/assets/mdbook-python.css\"]"
+            ),
+            "{new}"
+        );
+        assert!(new.contains("[preprocessor.python]"), "{new}");
+        assert!(new.contains("python = \"~\""), "{new}");
+        let (again, none) = edit(&new).unwrap();
+        assert_eq!(again, new);
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn invalid_toml_is_an_error() {
+        assert!(
+            edit("[book\n")
+                .unwrap_err()
+                .starts_with("book.toml is not valid TOML")
+        );
+    }
+}
