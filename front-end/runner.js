@@ -1,0 +1,360 @@
+// mdbook-python: Run, Stop, Reset, an editor and an input box for each div.mdpy-snippet, with
+// Pyodide in one Web Worker per page (MDPY_WORKER_SOURCE), started on the first Run.
+(function () {
+  'use strict';
+  const CFG = window.MDPY_CONFIG || {};
+  const L = (k, d) => (CFG.labels && CFG.labels[k]) || d;
+  const store = (k, v) => {
+    try {
+      if (v === undefined) return localStorage.getItem(k);
+      if (v === null) localStorage.removeItem(k);
+      else localStorage.setItem(k, v);
+    } catch (e) {
+      return null;
+    }
+  };
+  const el = (tag, cls, text) => {
+    const e = document.createElement(tag);
+    e.className = cls || '';
+    if (text) e.textContent = text;
+    return e;
+  };
+  const now = () => performance.now();
+
+  const W = { worker: null, ready: null, ran: new Set(), cur: null, seq: 0, ia: null, info: {} };
+
+  function pyodideURL() {
+    let u = CFG.pyodideUrl || 'https://cdn.jsdelivr.net/pyodide/v314.0.7/full/';
+    u = u.replace(/([^/])$/, '$1/');
+    // Relative to the book's root, so a book under a sub-path works.
+    const root = typeof path_to_root === 'string' ? path_to_root : ''; // eslint-disable-line no-undef
+    return new URL(/^([a-z][\w+.-]*:|\/)/i.test(u) ? u : root + u, location.href).href;
+  }
+
+  function boot(progress) {
+    if (W.ready) return W.ready;
+    const t0 = now();
+    const src = typeof MDPY_WORKER_SOURCE === 'string' ? MDPY_WORKER_SOURCE : ''; // eslint-disable-line no-undef
+    const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
+    const w = (W.worker = new Worker(url, { type: 'module' }));
+    URL.revokeObjectURL(url);
+    // Only a cross-origin isolated page has the interrupt buffer (stops CPU loops in place).
+    W.ia = self.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
+    const ready = (W.ready = new Promise((resolve, reject) => {
+      W.fail = reject;
+      w.onmessage = ({ data: m }) => {
+        const cur = W.cur && W.cur.id === m.id ? W.cur : null;
+        if (m.type === 'out' && cur) cur.block.write(m.text);
+        else if (m.type === 'done' && cur) cur.resolve(m);
+        else if (m.type === 'progress') progress(m.text);
+        else if (m.type === 'fatal') reject(new Error(m.message));
+        else if (m.type === 'ready') {
+          Object.assign(W.info, { jspi: m.jspi, version: m.version, loadMs: Math.round(now() - t0) });
+          resolve();
+        }
+      };
+      w.onerror = (e) => reject(new Error(e.message || 'the Python worker failed'));
+    }));
+    ready.catch(() => W.ready === ready && kill());
+    w.postMessage({ type: 'init', indexURL: pyodideURL(), noJspi: store('mdpy:no-jspi') === '1', interrupt: W.ia });
+    return ready;
+  }
+
+  function kill() {
+    if (W.worker) W.worker.terminate();
+    if (W.fail) W.fail(new Error('stopped'));
+    W.worker = W.ready = W.fail = null;
+    W.ran.clear(); // a new interpreter replays the session blocks again
+    if (W.cur) W.cur.resolve({ status: 'stopped' });
+  }
+
+  const blocks = [];
+  let chain = Promise.resolve();
+
+  class Block {
+    constructor(div, data) {
+      this.div = div;
+      this.data = data;
+      this.key = data.key;
+      this.session = data.session == null ? null : data.file + '\n' + data.session;
+      this.pre = div.previousElementSibling;
+      this.out = this.buildOut = div.querySelector('.mdpy-output');
+      const lines = data.code.replace(/\n$/, '').split('\n');
+      const hidden = new Set(data.hidden);
+      // Hidden lines stay out of the editor: [n, line] goes back before visible line n.
+      this.hidden = [];
+      const vis = lines.filter((line, i) => !(hidden.has(i) && this.hidden.push([i - this.hidden.length, line])));
+      this.orig = vis.join('\n');
+      this.state = 'idle';
+    }
+
+    setup() {
+      const bar = el('div', 'mdpy-toolbar');
+      bar.setAttribute('role', 'group');
+      bar.setAttribute('aria-label', L('controls', 'Python block'));
+      const btn = (name, label, title, fn) => {
+        const x = bar.appendChild(el('button', 'mdpy-' + name, label));
+        x.type = 'button';
+        x.title = title;
+        x.onclick = fn;
+        return x;
+      };
+      this.runBtn = btn('run', L('run', 'Run'), (/Mac|iP/.test(navigator.platform) ? '⌘' : 'Ctrl') + '+Enter', () => this.run());
+      this.stopBtn = btn('stop', L('stop', 'Stop'), '', () => this.stop());
+      btn('reset', L('reset', 'Reset'), L('resetTitle', 'Restore the original code and output'), () => this.reset());
+      this.stopBtn.disabled = true;
+      this.status = bar.appendChild(el('span', 'mdpy-status'));
+      this.status.setAttribute('role', 'status');
+      this.div.prepend(bar);
+
+      // The editor: a transparent textarea over the highlighted code.
+      const code = this.pre.querySelector('code');
+      code.textContent = '';
+      code.classList.add('mdpy-code');
+      code.classList.remove('hide-boring');
+      this.hl = code.appendChild(el('span', 'mdpy-hl'));
+      this.hl.setAttribute('aria-hidden', 'true');
+      const ta = (this.ta = code.appendChild(el('textarea', 'mdpy-ta')));
+      ta.spellcheck = false;
+      ta.setAttribute('autocapitalize', 'off');
+      ta.setAttribute('aria-label', L('editor', 'Python code, editable; Ctrl+Enter runs it, Escape leaves the editor'));
+      const saved = store('mdpy:edit:' + this.key);
+      ta.value = saved == null ? this.orig : saved;
+      ta.oninput = () => this.edited();
+      ta.onkeydown = (e) => keys(this, e);
+      this.pre.querySelectorAll('.buttons > button:not(.clip-button)').forEach((x) => x.remove());
+
+      this.stdin = this.div.querySelector('.mdpy-stdin');
+      if (!this.stdin) {
+        this.stdin = el('div', 'mdpy-stdin mdpy-added');
+        this.stdin.appendChild(el('div', 'mdpy-label', L('input', 'Input')));
+        bar.after(this.stdin);
+      }
+      const box = (this.box = this.stdin.appendChild(el('textarea', 'mdpy-in')));
+      box.spellcheck = false;
+      box.placeholder = L('inputHelp', 'Lines for input(), one per line');
+      box.setAttribute('aria-label', box.placeholder);
+      box.value = (this.data.stdin || '').replace(/\n$/, '');
+      box.onkeydown = (e) => {
+        e.stopPropagation();
+        if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) this.run();
+      };
+      this.edited(true);
+    }
+
+    edited(init) {
+      const v = this.ta.value;
+      const h = window.hljs;
+      let html = null;
+      try {
+        html = h && h.highlight('python', v, true).value; // highlight.js 10, as mdBook ships
+      } catch (e) {
+        html = null;
+      }
+      if (html == null) this.hl.textContent = v;
+      else this.hl.innerHTML = html; // escaped by highlight.js
+      if (/\n$/.test(v) || !v) this.hl.append('\n');
+      const changed = v !== this.orig;
+      if (!init) store('mdpy:edit:' + this.key, changed ? v : null);
+      this.div.classList.toggle('mdpy-edited', changed);
+      this.stdin.hidden = this.data.stdin == null && !/\binput\s*\(|\bstdin\b/.test(v);
+    }
+
+    source() {
+      const vis = this.ta.value.split('\n');
+      const code = [];
+      const hidden = [];
+      let k = 0;
+      for (let i = 0; i <= vis.length; i++) {
+        while (k < this.hidden.length && (this.hidden[k][0] === i || (i === vis.length && this.hidden[k][0] > i))) {
+          hidden.push(code.length);
+          code.push(this.hidden[k++][1]);
+        }
+        if (i < vis.length) code.push(vis[i]);
+      }
+      return { code: code.join('\n') + '\n', hidden };
+    }
+
+    say(text) {
+      this.status.textContent = text;
+    }
+
+    setState(s) {
+      this.state = s;
+      this.runBtn.disabled = s !== 'idle';
+      this.stopBtn.disabled = s === 'idle';
+    }
+
+    begin() {
+      const o = el('div', 'mdpy-output');
+      o.dataset.origin = 'browser';
+      o.setAttribute('aria-live', 'polite');
+      o.appendChild(el('div', 'mdpy-label', L('output', 'Output')));
+      this.outCode = o.appendChild(el('pre')).appendChild(el('code', 'nohighlight'));
+      if (this.out && this.out.parentNode) this.out.replaceWith(o);
+      else this.stdin.after(o);
+      return (this.out = o);
+    }
+
+    write(text) {
+      this.outCode.insertAdjacentText('beforeend', text);
+    }
+
+    run() {
+      if (this.state !== 'idle') return;
+      this.setState('queued');
+      this.stopReq = false;
+      this.say(L('waiting', 'Waiting…'));
+      chain = chain.then(() => go(this)).catch((e) => this.say(String(e.message || e)));
+    }
+
+    stop() {
+      if (this.state === 'idle') return;
+      this.stopReq = true;
+      W.info.stopAt = now();
+      const cur = W.cur;
+      if (this.state === 'queued') {
+        this.setState('idle');
+        this.say(L('stopped', 'Stopped'));
+      } else if (!cur || cur.owner !== this) {
+        kill(); // still loading Python
+      } else {
+        this.say(L('stopping', 'Stopping…'));
+        if (W.ia) Atomics.store(W.ia, 0, 2);
+        // Cancelling ends awaits and keeps the interpreter; a CPU loop needs a new one.
+        W.worker.postMessage({ type: 'cancel' });
+        setTimeout(() => W.cur === cur && kill(), 250);
+      }
+    }
+
+    reset() {
+      this.stop();
+      this.ta.value = this.orig;
+      store('mdpy:edit:' + this.key, null);
+      this.edited(true);
+      this.box.value = (this.data.stdin || '').replace(/\n$/, '');
+      if (this.out !== this.buildOut) {
+        if (this.buildOut) this.out.replaceWith(this.buildOut);
+        else this.out.remove();
+        this.out = this.buildOut;
+      }
+      this.say('');
+    }
+  }
+
+  // Runs b after the earlier blocks of its session this interpreter has not run.
+  async function go(b) {
+    if (b.stopReq) return;
+    b.setState('running');
+    if (!W.ready) {
+      b.say(L('loading', 'Loading Python…'));
+      b.status.appendChild(el('progress', 'mdpy-progress'));
+    }
+    try {
+      await boot((p) => p === 'start' && b.say(L('starting', 'Starting Python…')));
+    } catch (e) {
+      b.say(b.stopReq ? L('stopped', 'Stopped') : L('loadFailed', 'Could not load Python: ') + e.message);
+      return b.setState('idle');
+    }
+    const steps = blocks.filter((x) => x === b || (b.session && x.session === b.session && blocks.indexOf(x) < blocks.indexOf(b) && !W.ran.has(x.key)));
+    const t0 = now();
+    for (const x of steps) {
+      b.say(x === b ? L('running', 'Running…') : L('replaying', 'Running the earlier blocks of this session…'));
+      const res = await exec(x, b);
+      if (res.status === 'stopped' || b.stopReq) {
+        W.info.stopMs = Math.round(now() - W.info.stopAt);
+        b.say(L('stopped', 'Stopped'));
+        break;
+      }
+      if (x === b) {
+        b.say(res.error || (res.status === 'ok' ? L('done', 'Done') + ' (' + ((now() - t0) / 1000).toFixed(2) + ' s)' : L('truncated', 'Output limit reached')));
+      } else if (res.status !== 'ok' && !x.data.raises) {
+        b.say(L('sessionFailed', 'An earlier block of this session failed'));
+        break;
+      }
+    }
+    b.setState('idle');
+  }
+
+  function exec(x, owner) {
+    const out = x.begin();
+    const src = x.source();
+    const same = blocks.filter((y) => x.session && y.session === x.session);
+    return new Promise((resolve) => {
+      W.cur = { id: ++W.seq, block: x, owner, resolve };
+      W.worker.postMessage({
+        type: 'run',
+        id: W.seq,
+        code: src.code,
+        hidden: src.hidden,
+        filename: same.length ? '<session ' + x.data.session + ', block ' + (same.indexOf(x) + 1) + '>' : '<block>',
+        stdin: x.box.value ? x.box.value.replace(/\n?$/, '\n') : '',
+        session: x.session,
+        limit: x.data.limit || CFG.outputLimit || 65536,
+      });
+    }).then((res) => {
+      W.cur = null;
+      if (res.status !== 'stopped') W.ran.add(x.key);
+      out.classList.toggle('mdpy-empty', !out.querySelector('code').firstChild);
+      return res;
+    });
+  }
+
+  // Keys stay in the editor (mdBook binds arrows to chapters); Escape leaves it.
+  function keys(b, e) {
+    e.stopPropagation();
+    const ta = b.ta;
+    const v = ta.value;
+    const s = ta.selectionStart;
+    const end = ta.selectionEnd;
+    const ls = v.lastIndexOf('\n', s - 1) + 1;
+    const mod = e.ctrlKey || e.metaKey;
+    const key = e.key;
+    if (key === 'Escape' || (key === 'Enter' && mod)) {
+      e.preventDefault();
+      if (key === 'Enter') b.run();
+      else (b.runBtn.disabled ? b.stopBtn : b.runBtn).focus();
+    } else if (key === 'Tab' && !mod && !e.altKey) {
+      e.preventDefault();
+      if (!e.shiftKey && v.slice(s, end).indexOf('\n') < 0) return insert(ta, s, end, ' '.repeat(4 - ((s - ls) % 4)));
+      const le = end > s && v[end - 1] === '\n' ? end - 1 : end;
+      const text = v.slice(ls, le).replace(/^.*$/gm, (l) => (e.shiftKey ? l.replace(/^ {1,4}/, '') : l && '    ' + l));
+      insert(ta, ls, le, text);
+      ta.setSelectionRange(ls, ls + text.length);
+    } else if (key === 'Enter' && !e.shiftKey && !e.altKey && !e.isComposing) {
+      e.preventDefault();
+      const line = v.slice(ls, s);
+      insert(ta, s, end, '\n' + /^ */.exec(line)[0] + (/:\s*$/.test(line) ? '    ' : ''));
+    }
+  }
+
+  function insert(ta, s, e, text) {
+    ta.setSelectionRange(s, e);
+    // execCommand keeps the undo history.
+    if (!(text && document.execCommand('insertText', false, text))) {
+      ta.setRangeText(text, s, e, 'end');
+      ta.dispatchEvent(new Event('input'));
+    }
+  }
+
+  function init() {
+    document.querySelectorAll('div.mdpy-snippet[data-mdpy]').forEach((div) => {
+      if (div.mdpy) return;
+      try {
+        div.mdpy = JSON.parse(div.dataset.mdpy);
+      } catch (e) {
+        return;
+      }
+      const pre = div.previousElementSibling;
+      if (div.mdpy.browser && pre && pre.matches('pre') && pre.querySelector('code')) {
+        const b = new Block(div, div.mdpy);
+        blocks.push(b);
+        b.setup();
+      }
+    });
+  }
+
+  window.MDPY_RUNNER = { blocks, info: () => W.info, loaded: () => !!W.ready };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();

@@ -1,0 +1,239 @@
+// mdbook-python's Pyodide worker (a module worker from a Blob); mdpyBoot also runs under Node.
+// In: init, run, cancel. Out: progress, ready, fatal, out, done. MDPY_RUNNER_PY says what a run is.
+const MDPY_RUNNER_PY = `
+import ast, asyncio, builtins, codecs, io, json, linecache, sys, traceback, types
+
+class OutputLimit(BaseException):
+    pass
+
+async def arun(main, *, debug=None, loop_factory=None):
+    # asyncio.run() on Pyodide's running loop: no stack switching needed.
+    if not asyncio.iscoroutine(main):
+        raise ValueError('a coroutine was expected, got %r' % (main,))
+    before = asyncio.all_tasks()
+    task = asyncio.ensure_future(main)
+    try:
+        return await task
+    finally:
+        rest = [t for t in asyncio.all_tasks() if t not in before and t is not task]
+        for t in rest:
+            t.cancel()
+        if rest:
+            await asyncio.gather(*rest, return_exceptions=True)
+
+def run_elsewhere(main, **kw):
+    if asyncio.iscoroutine(main):
+        main.close()
+    raise RuntimeError('in the browser, asyncio.run() works at the top level of a block, not inside a function')
+
+builtins.__mdpy_arun__, asyncio.run = arun, run_elsewhere
+
+class Rewrite(ast.NodeTransformer):
+    # asyncio.run(x) outside functions -> await __mdpy_arun__(x) (top-level await).
+    def __init__(self, tree):
+        self.mods, self.funcs = {'asyncio'}, set()
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Import):
+                self.mods |= {a.asname or a.name for a in n.names if a.name == 'asyncio'}
+            elif isinstance(n, ast.ImportFrom) and n.module == 'asyncio':
+                self.funcs |= {a.asname or a.name for a in n.names if a.name == 'run'}
+
+    def skip(self, node):
+        return node
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = visit_GeneratorExp = skip
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        f = node.func
+        if (isinstance(f, ast.Attribute) and f.attr == 'run' and isinstance(f.value, ast.Name)
+                and f.value.id in self.mods) or (isinstance(f, ast.Name) and f.id in self.funcs):
+            call = ast.Call(ast.Name('__mdpy_arun__', ast.Load()), node.args, node.keywords)
+            ast.copy_location(call.func, node)
+            return ast.copy_location(ast.Await(ast.copy_location(call, node)), node)
+        return node
+
+class Sink(io.RawIOBase):
+    def __init__(self, r):
+        self.r, self.dec = r, codecs.getincrementaldecoder('utf-8')('replace')
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        r, b = self.r, bytes(b)
+        if r.used + len(b) > r.limit:
+            r.write(self.dec.decode(b[:max(0, r.limit - r.used)], True))
+            r.used, r.truncated = r.limit + 1, True
+            r.emit(('' if r.tail == '\\n' else '\\n') + '[mdbook-python: output cut at %d bytes'
+                   ' (output-limit); the snippet was stopped there]\\n' % r.limit)
+            raise OutputLimit()
+        r.used += len(b)
+        r.write(self.dec.decode(b))
+        return len(b)
+
+class Runner:
+    def __init__(self):
+        self.sessions, self.maps, self.stopping, self.me = {}, {}, False, None
+
+    def fix(self, te, seen, top=False):
+        if te is None or id(te) in seen:
+            return
+        seen.add(id(te))
+        fr = [f for f in te.stack if not (f.filename == '<mdpy-runner>' or 'pyodide/' in f.filename)]
+        first = [i for i, f in enumerate(fr) if f.filename in self.maps]
+        fr = fr[first[0]:] if first else [] if top else fr
+        for f in fr:
+            f.lineno, f.end_lineno = self.shown(f.filename, f.lineno), self.shown(f.filename, f.end_lineno)
+        te.stack = traceback.StackSummary.from_list(fr)
+        for a in ('lineno', 'end_lineno'):
+            v = getattr(te, a, None)
+            if v is not None and getattr(te, 'filename', None) in self.maps:
+                setattr(te, a, type(v)(self.shown(te.filename, int(v))))
+        for sub in [te.__cause__, te.__context__] + list(getattr(te, 'exceptions', None) or ()):
+            self.fix(sub, seen)
+
+    def shown(self, filename, n):
+        hidden = self.maps.get(filename)
+        return max(1, n - sum(h < n - 1 for h in hidden)) if hidden and n else n
+
+    def cancel(self):
+        self.stopping = True
+        for t in asyncio.all_tasks(asyncio.get_event_loop()):
+            if t is not self.me:
+                t.cancel()
+
+    def write(self, text):
+        if text:
+            self.tail = text[-1]
+            self.emit(text)
+
+    async def run(self, code, filename, hidden, stdin, session, limit, emit):
+        self.stopping, self.used, self.limit, self.emit = False, 0, int(limit), emit
+        self.truncated, self.tail, self.me = False, '\\n', asyncio.current_task()
+        self.maps[filename] = [int(h) for h in hidden]
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        session = session if isinstance(session, str) else None  # JS null arrives as jsnull
+        mod = self.sessions.get(session)
+        if mod is None:
+            mod = types.ModuleType('__main__')
+            mod.__builtins__ = builtins
+            if session is not None:
+                self.sessions[session] = mod
+        sys.modules['__main__'] = mod
+        sys.stdin = io.StringIO(stdin or '')
+        sys.stdout, sys.stderr = [io.TextIOWrapper(Sink(self), encoding='utf-8', errors=e, write_through=True)
+                                  for e in ('strict', 'backslashreplace')]
+        status, error, text = 'ok', None, ''
+        try:
+            tree = ast.parse(code, filename)
+            co = compile(ast.fix_missing_locations(Rewrite(tree).visit(tree)), filename, 'exec',
+                         flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            res = eval(co, mod.__dict__)
+            if asyncio.iscoroutine(res):
+                await asyncio.ensure_future(res)
+        except OutputLimit:
+            status = 'truncated'
+        except SystemExit as e:
+            if e.code not in (None, 0):
+                status, error, text = 'error', 'SystemExit', e.code if isinstance(e.code, str) else ''
+        except BaseException as e:
+            if self.stopping or isinstance(e, KeyboardInterrupt):
+                status = 'stopped'
+            else:
+                status, error = 'error', type(e).__name__
+                te = traceback.TracebackException.from_exception(e)
+                self.fix(te, set(), True)
+                text = ''.join(te.format())
+        try:
+            if text:
+                sys.stderr.write(text.rstrip('\\n') + '\\n')
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            pass
+        return json.dumps({'status': status, 'error': error, 'truncated': self.truncated})
+
+Runner()
+`;
+
+async function mdpyBoot(opts) {
+  const post = opts.post;
+  if (opts.noJspi) {
+    delete WebAssembly.Suspending;
+    delete WebAssembly.promising;
+  }
+  const load = opts.loadPyodide || (await import(opts.indexURL + 'pyodide.mjs')).loadPyodide;
+  const py = await load(opts.loadPyodide ? {} : { indexURL: opts.indexURL });
+  post({ type: 'progress', text: 'start' });
+  if (opts.interrupt) py.setInterruptBuffer(opts.interrupt);
+  let emit = null;
+  const dec = new TextDecoder();
+  const raw = { write: (b) => (emit && emit(dec.decode(b, { stream: true })), b.length) };
+  py.setStdout(raw);
+  py.setStderr(raw);
+  const runner = py.runPython(MDPY_RUNNER_PY, { globals: py.toPy({}), filename: '<mdpy-runner>' });
+  return {
+    py,
+    jspi: typeof WebAssembly.Suspending === 'function',
+    cancel: () => emit && runner.cancel(),
+    // Output is posted as it comes, at most every 40 ms.
+    async run(m) {
+      let buf = '';
+      let last = 0;
+      let timer = 0;
+      const flush = () => {
+        clearTimeout(timer);
+        timer = 0;
+        last = Date.now();
+        if (buf) post({ type: 'out', id: m.id, text: buf });
+        buf = '';
+      };
+      emit = (text) => {
+        buf += text;
+        if (Date.now() - last >= 40 || buf.length > 65536) flush();
+        else if (!timer) timer = setTimeout(flush, 40);
+      };
+      let res;
+      try {
+        await py.loadPackagesFromImports(m.code, { messageCallback() {}, errorCallback() {} }).catch(() => {});
+        res = JSON.parse(await runner.run(m.code, m.filename, m.hidden || [], m.stdin || '', m.session || undefined, m.limit, emit));
+      } catch (e) {
+        emit(String((e && e.message) || e) + '\n');
+        res = { status: 'error', error: 'InternalError' };
+      }
+      flush();
+      emit = null;
+      return res;
+    },
+  };
+}
+
+if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope) {
+  let core = null;
+  let ready = null;
+  let ia = null;
+  let queue = Promise.resolve();
+  const post = (m) => self.postMessage(m);
+  self.onmessage = ({ data: m }) => {
+    if (m.type === 'init') {
+      ia = m.interrupt || null;
+      core = mdpyBoot({ indexURL: m.indexURL, noJspi: m.noJspi, interrupt: ia, post });
+      core.then(
+        (c) => post({ type: 'ready', jspi: (ready = c).jspi, version: c.py.version }),
+        (e) => post({ type: 'fatal', message: String((e && e.message) || e) }),
+      );
+    } else if (m.type === 'run') {
+      queue = queue.then(async () => {
+        const c = await core;
+        if (ia) Atomics.store(ia, 0, 0);
+        post(Object.assign({ type: 'done', id: m.id }, await c.run(m)));
+      }).catch(() => {});
+    } else if (m.type === 'cancel') {
+      if (ia) Atomics.store(ia, 0, 0); // cleared first, or the cancelling call itself is interrupted
+      if (ready) ready.cancel();
+    }
+  };
+} else {
+  globalThis.mdpyWorker = { boot: mdpyBoot, RUNNER_PY: MDPY_RUNNER_PY };
+}

@@ -145,14 +145,39 @@ fn clean_removes_the_cache() {
 #[test]
 fn init_adds_the_settings_once_and_keeps_the_rest() {
     let t = BookTest::chapter("# A\n");
-    t.write("book.toml", "# My book\n[book]\ntitle = \"test\"  # keep me\n");
-    let out = Command::new(bin()).arg("init").arg(t.root()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    t.write(
+        "book.toml",
+        "# My book\n[book]\ntitle = \"test\"  # keep me\n",
+    );
+    let out = Command::new(bin())
+        .arg("init")
+        .arg(t.root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let toml = t.read("book.toml");
-    assert!(toml.starts_with("# My book\n[book]\ntitle = \"test\"  # keep me\n"), "{toml}");
-    assert!(toml.contains("[preprocessor.python]") && toml.contains(".mdbook-python/assets/mdbook-python.js"), "{toml}");
-    let again = Command::new(bin()).arg("init").arg(t.root()).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&again.stderr), "mdbook-python: book.toml already has everything; nothing changed\n");
+    assert!(
+        toml.starts_with("# My book\n[book]\ntitle = \"test\"  # keep me\n"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("[preprocessor.python]")
+            && toml.contains(".mdbook-python/assets/mdbook-python.js"),
+        "{toml}"
+    );
+    let again = Command::new(bin())
+        .arg("init")
+        .arg(t.root())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stderr),
+        "mdbook-python: book.toml already has everything; nothing changed\n"
+    );
     assert_eq!(t.read("book.toml"), toml);
     t.build().unwrap();
 }
@@ -162,7 +187,14 @@ fn labels_translate_the_widgets() {
     let toml = crate::harness::BOOK_TOML.replace("jobs = 2", "[preprocessor.python.labels]\noutput = \"Ausgabe\"\nrun = \"Ausführen\"\nsubmit = \"Prüfen\"");
     let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
     t.build().unwrap();
-    assert!(t.main_html("a.md").contains("<div class=\"mdpy-label\">Ausgabe</div>"));
+    assert!(
+        t.main_html("a.md")
+            .contains("<div class=\"mdpy-label\">Ausgabe</div>")
+    );
     let js = t.read(".mdbook-python/assets/mdbook-python.js");
-    assert!(js.contains("\"run\":\"Ausführen\"") && js.contains("\"submit\":\"Prüfen\""), "{}", &js[..400]);
+    assert!(
+        js.contains("\"run\":\"Ausführen\"") && js.contains("\"submit\":\"Prüfen\""),
+        "{}",
+        &js[..400]
+    );
 }

@@ -60,12 +60,24 @@ fn the_refresher_builds_for_the_markdown_renderer_too() {
     let out = tempfile::tempdir().unwrap();
     let mut md = mdbook_driver::MDBook::load(repo()).unwrap();
     md.config.build.build_dir = out.path().to_path_buf();
-    md.with_preprocessor(mdbook_python::PythonPreprocessor::new(mdbook_python::Options::default()));
+    md.with_preprocessor(mdbook_python::PythonPreprocessor::new(
+        mdbook_python::Options::default(),
+    ));
     md.with_renderer(mdbook_driver::builtin_renderers::MarkdownRenderer::new());
     md.build().unwrap();
-    let chapter = std::fs::read_to_string(out.path().join("markdown/episode-1/mutability.md")).unwrap();
-    assert!(chapter.contains("```text\n"), "outputs are plain fenced text");
-    assert!(!chapter.contains("mdpy-"), "no widget HTML for the markdown renderer");
-    assert!(!chapter.contains("```quiz"), "quizzes become readable questions");
+    let chapter =
+        std::fs::read_to_string(out.path().join("markdown/episode-1/mutability.md")).unwrap();
+    assert!(
+        chapter.contains("```text\n"),
+        "outputs are plain fenced text"
+    );
+    assert!(
+        !chapter.contains("mdpy-"),
+        "no widget HTML for the markdown renderer"
+    );
+    assert!(
+        !chapter.contains("```quiz"),
+        "quizzes become readable questions"
+    );
     assert!(chapter.contains("Answers"), "with the answers at the end");
 }
