@@ -1,0 +1,123 @@
+// Builds a fixture book with mdbook + mdbook-python and serves it on loopback, with the
+// self-hosted Pyodide (the `pyodide` npm package) at /pyodide/.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(here, '../../..');
+export const PYODIDE_DIR = path.resolve(here, '../node_modules/pyodide');
+
+function preprocessor() {
+  const bin = process.env.MDPY_BIN || path.join(REPO, 'target/debug/mdbook-python');
+  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run \`cargo build\` in ${REPO} first`);
+  return bin;
+}
+
+function mdbook() {
+  const local = path.join(os.homedir(), '.cargo/bin/mdbook');
+  return process.env.MDBOOK || (fs.existsSync(local) ? local : 'mdbook');
+}
+
+function hashTree(h, dir) {
+  for (const name of fs.readdirSync(dir).sort()) {
+    const p = path.join(dir, name);
+    if (name === '.mdbook-python' || name === 'book') continue;
+    if (fs.statSync(p).isDirectory()) hashTree(h, p);
+    else h.update(p).update(fs.readFileSync(p));
+  }
+}
+
+// The binary embeds front-end/ when it is compiled: testing an older copy would mislead.
+function checkBundle(dir, bin) {
+  const bundle = fs.readFileSync(path.join(dir, '.mdbook-python/assets/mdbook-python.js'), 'utf8');
+  const fe = (f) => fs.readFileSync(path.join(REPO, 'front-end', f), 'utf8');
+  const css = fs.readFileSync(path.join(dir, '.mdbook-python/assets/mdbook-python.css'), 'utf8');
+  const worker = JSON.stringify(fe('worker.js')).replace(/<\//g, '<\\/');
+  if (!bundle.includes(fe('runner.js')) || !bundle.includes(worker) || !css.includes(fe('runner.css'))) {
+    throw new Error(`${bin} embeds an older front-end/: run \`cargo build\` in ${REPO}`);
+  }
+}
+
+/**
+ * Build tests/fixtures/<name> into a temp folder (cached by the inputs); returns the HTML root.
+ * `bundle: false` skips the check that the binary embeds the current front-end/.
+ */
+export function buildBook(name = 'browser-book', { bundle = true } = {}) {
+  const src = path.join(REPO, 'tests/fixtures', name);
+  const bin = preprocessor();
+  const h = crypto.createHash('sha256').update(bin).update(String(fs.statSync(bin).mtimeMs));
+  hashTree(h, src);
+  const dir = path.join(os.tmpdir(), `mdpy-${name}-${h.digest('hex').slice(0, 16)}`);
+  const out = path.join(dir, 'book');
+  const check = () => bundle && checkBundle(dir, bin);
+  if (fs.existsSync(path.join(out, 'index.html'))) return check(), out;
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.cpSync(src, dir, { recursive: true });
+  try {
+    execFileSync(mdbook(), ['build', dir, '-d', out], {
+      env: { ...process.env, MDBOOK_PREPROCESSOR__PYTHON__COMMAND: bin },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`mdbook build failed:\n${e.stderr}`);
+  }
+  check();
+  for (const old of fs.readdirSync(os.tmpdir())) {
+    if (old.startsWith(`mdpy-${name}-`) && path.join(os.tmpdir(), old) !== dir) {
+      fs.rmSync(path.join(os.tmpdir(), old), { recursive: true, force: true }); // earlier builds
+    }
+  }
+  return out;
+}
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
+  '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm',
+  '.zip': 'application/zip', '.svg': 'image/svg+xml', '.png': 'image/png',
+  '.woff2': 'font/woff2', '.woff': 'font/woff', '.ttf': 'font/ttf', '.map': 'application/json',
+};
+
+/**
+ * Serve `root` at / and Pyodide at /pyodide/ on 127.0.0.1 (random port).
+ * `requests` records every path asked for, in order; `headers` are added to every answer.
+ */
+export function serve(root, { headers = {} } = {}) {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    requests.push(url.pathname);
+    let p = decodeURIComponent(url.pathname);
+    let base = root;
+    if (p.startsWith('/pyodide/')) {
+      base = PYODIDE_DIR;
+      p = p.slice('/pyodide'.length);
+    }
+    let file = path.join(base, path.normalize(p));
+    if (!file.startsWith(base)) file = path.join(base, '404.html');
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
+    fs.readFile(file, (err, body) => {
+      res.writeHead(err ? 404 : 200, {
+        'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream',
+        'Cache-Control': 'max-age=600', // what GitHub Pages sends
+        ...headers,
+      });
+      res.end(err ? 'not found' : body);
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const url = `http://127.0.0.1:${server.address().port}/`;
+      resolve({
+        url,
+        requests,
+        close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
+      });
+    });
+  });
+}

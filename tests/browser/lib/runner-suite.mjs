@@ -1,0 +1,313 @@
+// The runner's real-browser scenarios, shared by the runner-*.test.mjs files. Every expected
+// output is the build-time output read from the page itself.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { buildBook, serve } from './book.mjs';
+import { launch } from './browsers.mjs';
+
+// Fixture block indices (div.mdpy-snippet order on each page).
+export const RUNNER = { hello: 0, stream: 1, error: 2, html: 3, nobrowser: 4, edit: 5 };
+export const SESSIONS = { first: 0, second: 1, input: 2 };
+
+/** In-page helpers, passed as functions (each is serialised on its own). */
+export const page$ = {
+  build: () => [...document.querySelectorAll('div.mdpy-snippet')].map((s) => {
+    const c = s.querySelector('.mdpy-output[data-origin="build"] code');
+    return c ? c.textContent : '';
+  }),
+  state: (i) => {
+    const s = document.querySelectorAll('div.mdpy-snippet')[i];
+    const run = s.querySelector('.mdpy-run');
+    const out = s.querySelector('.mdpy-output[data-origin="browser"] code');
+    const st = s.querySelector('.mdpy-status');
+    return {
+      idle: !!run && !run.disabled,
+      status: st ? st.textContent : null,
+      out: out ? out.textContent : null,
+      code: s.previousElementSibling.querySelector('textarea') ? s.previousElementSibling.querySelector('textarea').value : null,
+    };
+  },
+  idleWithOutput: (i) => {
+    const s = document.querySelectorAll('div.mdpy-snippet')[i];
+    return !s.querySelector('.mdpy-run').disabled && !!s.querySelector('.mdpy-output[data-origin="browser"]');
+  },
+  setCode: ([i, text]) => {
+    const ta = document.querySelectorAll('div.mdpy-snippet')[i].previousElementSibling.querySelector('textarea');
+    ta.value = text;
+    ta.dispatchEvent(new Event('input', { bubbles: true }));
+  },
+  focusEditor: (i) => {
+    document.querySelectorAll('div.mdpy-snippet')[i].previousElementSibling.querySelector('textarea').focus();
+  },
+  setInput: ([i, text]) => {
+    document.querySelectorAll('div.mdpy-snippet')[i].querySelector('textarea.mdpy-in').value = text;
+  },
+};
+
+/** Click Run on block i and wait for the run to end; returns {state, ms}. */
+export async function run(page, i, timeout = 60000) {
+  const t0 = Date.now();
+  await page.clickIn(i, '.mdpy-run');
+  await page.waitFor(page$.idleWithOutput, i, timeout);
+  return { state: await page.eval(page$.state, i), ms: Date.now() - t0 };
+}
+
+/** Start a browser and the book server for a describe() block. */
+export function fixture(browserName, opts = {}) {
+  const ctx = {};
+  before(async () => {
+    ctx.root = buildBook();
+    ctx.server = await serve(ctx.root);
+    ctx.browser = await launch(browserName);
+  });
+  after(async () => {
+    if (ctx.browser) await ctx.browser.close();
+    if (ctx.server) await ctx.server.close();
+  });
+  ctx.open = async (chapter) => {
+    const page = await ctx.browser.newPage(opts);
+    await page.goto(ctx.server.url + chapter);
+    await page.waitFor(() => document.querySelector('.mdpy-toolbar') !== null, null, 10000);
+    page.build = await page.eval(page$.build);
+    return page;
+  };
+  return ctx;
+}
+
+/** The asyncio chapter: every block's browser output equals its build output. */
+export function asyncioTests(ctx, { jspi }) {
+  test('asyncio (gather, TaskGroup, timeout, cancellation) prints what the build printed', async (t) => {
+    const page = await ctx.open('asyncio.html');
+    try {
+      for (let i = 0; i < page.build.length; i++) {
+        const { state, ms } = await run(page, i);
+        t.diagnostic(`asyncio block ${i}: ${ms} ms`);
+        assert.ok(page.build[i].length > 0, `block ${i} has build output`);
+        assert.equal(state.out, page.build[i], `block ${i}`);
+      }
+      const info = await page.eval(() => window.MDPY_RUNNER.info());
+      t.diagnostic(`WebAssembly stack switching (JSPI) in the worker: ${info.jspi}`);
+      if (jspi !== undefined) assert.equal(info.jspi, jspi, `JSPI ${jspi ? 'available' : 'hidden'}`);
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+}
+
+export function runnerSuite(browserName) {
+  describe(`runner in ${browserName}`, () => {
+    const ctx = fixture(browserName);
+    let page;
+
+    test('a page loads no Pyodide before the first Run and shows its controls', async () => {
+      page = await ctx.open('runner.html');
+      const asked = ctx.server.requests.filter((p) => p.startsWith('/pyodide/'));
+      assert.deepEqual(asked, [], 'no Pyodide request on page load');
+      const ui = await page.eval(() => {
+        const s = [...document.querySelectorAll('div.mdpy-snippet')];
+        const ids = [...document.querySelectorAll('[id]')].map((e) => e.id);
+        return {
+          runs: s.map((x) => !!x.querySelector('button.mdpy-run')),
+          visible: s.map((x) => {
+            const bar = x.querySelector('.mdpy-toolbar');
+            return !!bar && getComputedStyle(bar).visibility === 'visible' && bar.getBoundingClientRect().height > 0;
+          }),
+          playground: document.querySelectorAll('.playground').length,
+          dupIds: ids.filter((id, k) => ids.indexOf(id) !== k),
+          note: s[4].querySelector('.mdpy-note') && s[4].querySelector('.mdpy-note').textContent,
+          editors: document.querySelectorAll('textarea.mdpy-ta').length,
+        };
+      });
+      assert.deepEqual(ui.runs, [true, true, true, true, false, true], 'the nobrowser block has no Run button');
+      assert.deepEqual(ui.visible, [true, true, true, true, false, true], 'toolbars are visible without hover');
+      assert.equal(ui.playground, 0, 'no block is a Rust playground');
+      assert.deepEqual(ui.dupIds, []);
+      assert.ok(ui.note, 'the nobrowser block keeps its note');
+      assert.equal(ui.editors, 5);
+    });
+
+    test('Run prints what the build printed (first Run loads Pyodide)', async (t) => {
+      const { state, ms } = await run(page, RUNNER.hello);
+      t.diagnostic(`${browserName}: first Run, click to output, Pyodide loading included: ${ms} ms`);
+      const info = await page.eval(() => window.MDPY_RUNNER.info());
+      t.diagnostic(`${browserName}: Pyodide ${info.version} ready in ${info.loadMs} ms; JSPI ${info.jspi}`);
+      assert.equal(state.out, page.build[RUNNER.hello]);
+      assert.ok(ctx.server.requests.some((p) => p === '/pyodide/pyodide.mjs'), 'Pyodide came from the book host');
+      const again = await run(page, RUNNER.hello);
+      t.diagnostic(`${browserName}: second Run: ${again.ms} ms`);
+      assert.equal(again.state.out, page.build[RUNNER.hello]);
+      if (ctx.browser.hosts) {
+        const origin = new URL(ctx.server.url).origin;
+        const foreign = [...ctx.browser.hosts].filter((h) => h !== origin && !/^(blob|data):|^null$/.test(h));
+        assert.deepEqual(foreign, [], 'no request to any other host');
+      }
+    });
+
+    test('output streams line by line, and a last line without newline shows', async () => {
+      await page.clickIn(RUNNER.stream, '.mdpy-run');
+      await page.waitFor((i) => {
+        const c = document.querySelectorAll('div.mdpy-snippet')[i].querySelector('.mdpy-output[data-origin="browser"] code');
+        return c && c.textContent.includes('tick 0');
+      }, RUNNER.stream, 10000);
+      const early = await page.eval(page$.state, RUNNER.stream);
+      assert.ok(!early.idle, 'still running');
+      assert.ok(!early.out.includes('tick 3'), `the first line arrived before the last: ${JSON.stringify(early.out)}`);
+      await page.waitFor(page$.idleWithOutput, RUNNER.stream, 10000);
+      const end = await page.eval(page$.state, RUNNER.stream);
+      assert.equal(end.out, page.build[RUNNER.stream]);
+      assert.ok(end.out.endsWith('done'));
+    });
+
+    test('an exception shows its traceback with the line number the reader sees', async () => {
+      const { state } = await run(page, RUNNER.error);
+      const out = state.out;
+      assert.ok(out.startsWith('dividing\nTraceback (most recent call last):\n'), out);
+      // Hidden lines 1-2 are not counted: the failing line is the 3rd line shown.
+      assert.match(out, /File "<block>", line 3, in <module>\n {4}print\(total \/ helper\(\)\)/);
+      assert.ok(!/mdpy|pyodide|webloop/.test(out), `no runner frames: ${out}`);
+      const last = (s) => s.trimEnd().split('\n').pop();
+      assert.equal(last(out), last(page.build[RUNNER.error]));
+      assert.equal(last(out), 'ZeroDivisionError: division by zero');
+      assert.equal(state.status, 'ZeroDivisionError');
+    });
+
+    test('output that looks like HTML shows as text and runs no script', async () => {
+      const { state } = await run(page, RUNNER.html);
+      assert.equal(state.out, page.build[RUNNER.html]);
+      const dom = await page.eval((i) => {
+        const o = document.querySelectorAll('div.mdpy-snippet')[i].querySelector('.mdpy-output code');
+        return { children: o.children.length, xss: window.__mdpyXss === undefined ? null : window.__mdpyXss };
+      }, RUNNER.html);
+      assert.deepEqual(dom, { children: 0, xss: null });
+    });
+
+    test('edit then Run (Ctrl+Enter) runs the edited code; edits survive a reload; Reset restores', async () => {
+      const i = RUNNER.edit;
+      await page.eval(page$.setCode, [i, 'print("edited", 6 * 7)\n']);
+      await page.eval(page$.focusEditor, i);
+      await page.press('Control+Enter');
+      await page.waitFor(page$.idleWithOutput, i, 10000);
+      assert.equal((await page.eval(page$.state, i)).out, 'edited 42\n');
+      await page.goto(page.url());
+      await page.waitFor(() => document.querySelector('.mdpy-toolbar') !== null, null, 10000);
+      let st = await page.eval(page$.state, i);
+      assert.equal(st.code, 'print("edited", 6 * 7)\n', 'the edit survived a reload');
+      assert.equal(st.out, null, 'a reload shows the build output again');
+      await page.clickIn(i, '.mdpy-reset');
+      st = await page.eval(page$.state, i);
+      assert.equal(st.code, 'print(6 * 7)');
+      const left = await page.eval((i) => {
+        const s = document.querySelectorAll('div.mdpy-snippet')[i];
+        return [localStorage.getItem('mdpy:edit:' + JSON.parse(s.dataset.mdpy).key), s.querySelector('.mdpy-output').dataset.origin];
+      }, i);
+      assert.deepEqual(left, [null, 'build']);
+      // Run, then Reset brings back the build output.
+      await run(page, i);
+      await page.clickIn(i, '.mdpy-reset');
+      const back = await page.eval((i) => {
+        const s = document.querySelectorAll('div.mdpy-snippet')[i];
+        return [s.querySelectorAll('.mdpy-output').length, s.querySelector('.mdpy-output').dataset.origin];
+      }, i);
+      assert.deepEqual(back, [1, 'build']);
+    });
+
+    test('Stop ends an endless await and an endless CPU loop within a second; the page stays responsive', async (t) => {
+      const i = RUNNER.edit;
+      const stopAfter = async (code, label) => {
+        await page.eval(page$.setCode, [i, code]);
+        await page.clickIn(i, '.mdpy-run');
+        await page.waitFor((i) => {
+          const c = document.querySelectorAll('div.mdpy-snippet')[i].querySelector('.mdpy-output[data-origin="browser"] code');
+          return c && c.textContent.includes('started');
+        }, i, 60000);
+        await new Promise((r) => setTimeout(r, 300));
+        const t0 = Date.now();
+        const ping = await page.eval(() => new Promise((r) => requestAnimationFrame(() => r(1))));
+        const pingMs = Date.now() - t0;
+        assert.equal(ping, 1);
+        const t1 = Date.now();
+        await page.clickIn(i, '.mdpy-stop');
+        await page.waitFor((i) => !document.querySelectorAll('div.mdpy-snippet')[i].querySelector('.mdpy-run').disabled, i, 5000);
+        const ms = Date.now() - t1;
+        const st = await page.eval(page$.state, i);
+        const inPage = (await page.eval(() => window.MDPY_RUNNER.info())).stopMs;
+        t.diagnostic(`${browserName}: Stop of ${label}: ${inPage} ms in the page, ${ms} ms seen by the test `
+          + `(the page answered in ${pingMs} ms while it ran)`);
+        assert.ok(inPage < 1000, `${label} stopped in ${inPage} ms`);
+        assert.ok(ms < 2500, `${label} stopped in ${ms} ms, as the test saw it`);
+        assert.ok(pingMs < 500, `page responsive while ${label} ran (${pingMs} ms)`);
+        assert.equal(st.status, 'Stopped');
+        return ms;
+      };
+      await stopAfter('import asyncio\n\nasync def main():\n    print("started")\n    await asyncio.sleep(3600)\n\nasyncio.run(main())\n', 'await asyncio.sleep(3600)');
+      const kept = await page.eval(() => window.MDPY_RUNNER.loaded());
+      assert.equal(kept, true, 'an await is cancelled without replacing the interpreter');
+      await page.eval(page$.setCode, [i, 'print("again")\n']);
+      const again = await run(page, i, 10000);
+      assert.equal(again.state.out, 'again\n', 'the next Run works');
+      await stopAfter('print("started")\nwhile True:\n    pass\n', 'while True: pass');
+      await page.eval(page$.setCode, [i, 'print(6 * 7)\n']);
+      const { state, ms } = await run(page, i);
+      t.diagnostic(`${browserName}: first Run after a CPU loop was stopped (new interpreter): ${ms} ms`);
+      assert.equal(state.out, '42\n');
+      await page.clickIn(i, '.mdpy-reset');
+    });
+
+    test('output is cut at the build\'s limit, with the build\'s note, and the run ends', async () => {
+      const i = RUNNER.edit;
+      await page.eval(page$.setCode, [i, 'while True:\n    print("x" * 99)\n']);
+      const { state } = await run(page, i, 20000);
+      const note = '[mdbook-python: output cut at 65536 bytes (output-limit); the snippet was stopped there]\n';
+      assert.ok(state.out.endsWith('\n' + note), state.out.slice(-200));
+      assert.equal(state.out.length, 65536 + 1 + note.length);
+      assert.equal(state.status, 'Output limit reached');
+      await page.clickIn(i, '.mdpy-reset');
+    });
+
+    test('keys typed in the editor stay there: arrows, Tab; Escape leaves it', async () => {
+      const url = page.url();
+      await page.eval(page$.focusEditor, RUNNER.hello);
+      await page.eval(() => document.activeElement.setSelectionRange(0, 0));
+      for (const k of ['ArrowRight', 'ArrowLeft', 'ArrowDown', 'ArrowUp', 'ArrowRight']) await page.press(k);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(page.url(), url, 'arrow keys in the editor do not change the chapter');
+      await page.eval(() => document.activeElement.setSelectionRange(0, 0));
+      await page.press('Tab');
+      let st = await page.eval(page$.state, RUNNER.hello);
+      assert.ok(st.code.startsWith('    print("Hello'), 'Tab indents');
+      await page.press('Shift+Tab');
+      st = await page.eval(page$.state, RUNNER.hello);
+      assert.ok(st.code.startsWith('print("Hello'), 'Shift+Tab dedents');
+      await page.press('Escape');
+      const focused = await page.eval(() => document.activeElement.className);
+      assert.equal(focused, 'mdpy-run', 'Escape moves focus to the Run button');
+      // The control: outside the editor the same key does change the chapter.
+      await page.press('ArrowRight');
+      await page.waitFor(() => location.pathname.endsWith('/asyncio.html'), null, 5000);
+      await page.close();
+    });
+
+    test('sessions share state: running the 2nd block runs the 1st first', async () => {
+      page = await ctx.open('deeper/sessions.html');
+      const { state } = await run(page, SESSIONS.second);
+      assert.equal(state.out, page.build[SESSIONS.second]);
+      const first = await page.eval(page$.state, SESSIONS.first);
+      assert.equal(first.out, page.build[SESSIONS.first], 'the first block ran, once, in its own output area');
+      const twice = await run(page, SESSIONS.second);
+      assert.ok(twice.state.out.startsWith('20 '), `same namespace: ${twice.state.out}`);
+    });
+
+    test('input lines reach input(); running out raises EOFError', async () => {
+      const { state } = await run(page, SESSIONS.input);
+      assert.equal(state.out, page.build[SESSIONS.input]);
+      await page.eval(page$.setInput, [SESSIONS.input, 'Grace']);
+      const short = await run(page, SESSIONS.input);
+      assert.match(short.state.out, /^Name\? Age\? Traceback/);
+      assert.match(short.state.out, /EOFError: EOF when reading a line\n$/);
+      await page.close();
+    });
+
+    asyncioTests(ctx, { jspi: browserName === 'chromium' ? true : undefined });
+  });
+}
