@@ -23,12 +23,14 @@
 
   const W = { worker: null, ready: null, ran: new Set(), cur: null, seq: 0, ia: null, info: {} };
 
-  function pyodideURL() {
-    let u = CFG.pyodideUrl || 'https://cdn.jsdelivr.net/pyodide/v314.0.7/full/';
-    u = u.replace(/([^/])$/, '$1/');
-    // Relative to the book's root, so a book under a sub-path works.
+  // Relative to the book's root, so a book under a sub-path works.
+  function abs(u) {
     const root = typeof path_to_root === 'string' ? path_to_root : ''; // eslint-disable-line no-undef
     return new URL(/^([a-z][\w+.-]*:|\/)/i.test(u) ? u : root + u, location.href).href;
+  }
+
+  function pyodideURL() {
+    return abs((CFG.pyodideUrl || 'https://cdn.jsdelivr.net/pyodide/v314.0.7/full/').replace(/([^/])$/, '$1/'));
   }
 
   function boot(progress) {
@@ -45,6 +47,7 @@
       w.onmessage = ({ data: m }) => {
         const cur = W.cur && W.cur.id === m.id ? W.cur : null;
         if (m.type === 'out' && cur) cur.block.write(m.text);
+        else if (m.type === 'rich' && cur) cur.block.rich(m);
         else if (m.type === 'done' && cur) cur.resolve(m);
         else if (m.type === 'progress') progress(m.text);
         else if (m.type === 'fatal') reject(new Error(m.message));
@@ -56,7 +59,15 @@
       w.onerror = (e) => reject(new Error(e.message || 'the Python worker failed'));
     }));
     ready.catch(() => W.ready === ready && kill());
-    w.postMessage({ type: 'init', indexURL: pyodideURL(), noJspi: store('mdpy:no-jspi') === '1', interrupt: W.ia });
+    w.postMessage({
+      type: 'init',
+      indexURL: pyodideURL(),
+      noJspi: store('mdpy:no-jspi') === '1',
+      interrupt: W.ia,
+      figureFormat: CFG.figureFormat,
+      // Pyodide package names as they are; wheel URLs made absolute (the worker's base is a blob: URL).
+      packages: (CFG.packages || []).map((p) => (/\.whl([?#].*)?$/.test(p) ? abs(p) : p)),
+    });
     return ready;
   }
 
@@ -191,13 +202,30 @@
       o.setAttribute('aria-live', 'polite');
       o.appendChild(el('div', 'mdpy-label', L('output', 'Output')));
       this.outCode = o.appendChild(el('pre')).appendChild(el('code', 'nohighlight'));
+      this.shown = false;
       if (this.out && this.out.parentNode) this.out.replaceWith(o);
       else this.stdin.after(o);
       return (this.out = o);
     }
 
     write(text) {
+      if (!this.outCode) this.outCode = this.out.appendChild(el('pre')).appendChild(el('code', 'nohighlight'));
       this.outCode.insertAdjacentText('beforeend', text);
+    }
+
+    // A figure or display(): images as <img> with a data: URL, HTML through clean(), Markdown as text.
+    rich(m) {
+      const c = this.outCode;
+      if (c && !c.firstChild) c.parentNode.remove();
+      let e = m.mime === 'text/html' ? clean(m.data) : el('pre', '', m.data);
+      if (m.mime[0] === 'i') {
+        e = el('img', 'mdpy-image');
+        e.alt = m.alt;
+        e.src = 'data:' + m.mime + ';base64,' + m.data;
+      }
+      this.out.appendChild(e);
+      this.outCode = null;
+      this.shown = true;
     }
 
     run() {
@@ -291,13 +319,34 @@
         stdin: x.box.value ? x.box.value.replace(/\n?$/, '\n') : '',
         session: x.session,
         limit: x.data.limit || CFG.outputLimit || 65536,
+        // The book's `packages`, once a block of this page imports a module outside the standard library.
+        packages: blocks.some((y) => y.data.packages),
       });
     }).then((res) => {
       W.cur = null;
       if (res.status !== 'stopped') W.ran.add(x.key);
-      out.classList.toggle('mdpy-empty', !out.querySelector('code').firstChild);
+      out.classList.toggle('mdpy-empty', !x.shown && !out.querySelector('code').firstChild);
       return res;
     });
+  }
+
+  // HTML from Python, rebuilt from an inert parse with allow-listed tags and no attributes but
+  // colspan/rowspan: nothing in it can run (scripts, handlers, URLs) or load.
+  function clean(html) {
+    const copy = (from, to) => {
+      for (const n of from.childNodes) {
+        if (n.nodeType === 3) to.append(n.data);
+        if (n.nodeType !== 1 || /^(SCRIPT|STYLE|TEMPLATE)$/.test(n.tagName)) continue;
+        let t = to;
+        if (/^(T[HDR]|THEAD|TBODY|TABLE|CAPTION|P|BR|B|I|EM|STRONG|CODE|PRE|SPAN|DIV|UL|OL|LI|H\d)$/.test(n.tagName)) {
+          t = to.appendChild(document.createElement(n.tagName));
+          for (const a of ['colspan', 'rowspan']) if (n.getAttribute(a) > 0) t.setAttribute(a, +n.getAttribute(a));
+        }
+        copy(n, t);
+      }
+      return to;
+    };
+    return copy(new DOMParser().parseFromString(html, 'text/html').body, el('div', 'mdpy-html'));
   }
 
   // Keys stay in the editor (mdBook binds arrows to chapters); Escape leaves it.

@@ -1,7 +1,9 @@
 // mdbook-python's Pyodide worker (a module worker from a Blob); mdpyBoot also runs under Node.
-// In: init, run, cancel. Out: progress, ready, fatal, out, done. MDPY_RUNNER_PY says what a run is.
+// In: init, run, cancel. Out: progress, ready, fatal, out, rich, done. MDPY_RUNNER_PY says what a run is.
 const MDPY_RUNNER_PY = `
-import ast, asyncio, builtins, codecs, io, json, linecache, sys, traceback, types
+import ast, asyncio, base64, builtins, codecs, io, json, linecache, os, sys, traceback, types
+
+os.environ.setdefault('MPLBACKEND', 'Agg')
 
 class OutputLimit(BaseException):
     pass
@@ -27,6 +29,47 @@ def run_elsewhere(main, **kw):
     raise RuntimeError('in the browser, asyncio.run() works at the top level of a block, not inside a function')
 
 builtins.__mdpy_arun__, asyncio.run = arun, run_elsewhere
+
+# Figures and display(), as at build time (src/execute/worker.py): R.show(mime, data, alt) posts them.
+def b64(d):
+    return base64.b64encode(d.encode() if isinstance(d, str) else d).decode()
+
+def save(fig):
+    b = io.BytesIO()
+    fig.savefig(b, format=R.fmt)
+    t = getattr(fig, '_suptitle', None)
+    t = [t.get_text()] if t else []
+    t = [x for x in t + [a.get_title() for a in fig.get_axes()] if x] + ['Figure']
+    R.show('image/' + ('png' if R.fmt == 'png' else 'svg+xml'), b64(b.getvalue()), t[0])
+
+def figures(keep=True):
+    plt = sys.modules.get('matplotlib.pyplot')
+    if plt:
+        try:
+            for n in plt.get_fignums() * keep:
+                save(plt.figure(n))
+        finally:
+            plt.close('all')
+
+def display(*objs, **kw):
+    for o in objs:
+        if 'matplotlib' in type(o).__module__ and hasattr(o, 'savefig'):
+            save(o)
+            sys.modules['matplotlib.pyplot'].close(o)
+            continue
+        for m in 'text/html', 'image/svg+xml', 'image/png', 'text/markdown':
+            f = None if isinstance(o, type) else getattr(o, '_repr_%s_' % m.split('/')[1].split('+')[0], None)
+            d = f() if callable(f) else None
+            d = d[0] if isinstance(d, tuple) else d
+            if d is not None and m[0] == 'i':
+                d = b64(d)
+            if isinstance(d, str):
+                R.show(m, d, type(o).__name__)
+                break
+        else:
+            print(repr(o))
+
+builtins.display = display
 
 class Rewrite(ast.NodeTransformer):
     # asyncio.run(x) outside functions -> await __mdpy_arun__(x) (top-level await).
@@ -75,6 +118,7 @@ class Sink(io.RawIOBase):
 class Runner:
     def __init__(self):
         self.sessions, self.maps, self.stopping, self.me = {}, {}, False, None
+        self.fmt, self.show = 'svg', lambda *a: None
 
     def fix(self, te, seen, top=False):
         if te is None or id(te) in seen:
@@ -108,8 +152,9 @@ class Runner:
             self.tail = text[-1]
             self.emit(text)
 
-    async def run(self, code, filename, hidden, stdin, session, limit, emit):
+    async def run(self, code, filename, hidden, stdin, session, limit, emit, show=None):
         self.stopping, self.used, self.limit, self.emit = False, 0, int(limit), emit
+        self.show = show or (lambda *a: None)
         self.truncated, self.tail, self.me = False, '\\n', asyncio.current_task()
         self.maps[filename] = [int(h) for h in hidden]
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
@@ -121,6 +166,12 @@ class Runner:
             if session is not None:
                 self.sessions[session] = mod
         sys.modules['__main__'] = mod
+        if 'matplotlib' in code:
+            try:
+                import matplotlib.pyplot as plt
+                plt.show = lambda *a, **k: figures()
+            except ImportError:
+                pass
         sys.stdin = io.StringIO(stdin or '')
         sys.stdout, sys.stderr = [io.TextIOWrapper(Sink(self), encoding='utf-8', errors=e, write_through=True)
                                   for e in ('strict', 'backslashreplace')]
@@ -132,6 +183,7 @@ class Runner:
             res = eval(co, mod.__dict__)
             if asyncio.iscoroutine(res):
                 await asyncio.ensure_future(res)
+            figures()
         except OutputLimit:
             status = 'truncated'
         except SystemExit as e:
@@ -146,6 +198,10 @@ class Runner:
                 self.fix(te, set(), True)
                 text = ''.join(te.format())
         try:
+            figures(False)
+        except BaseException:
+            pass
+        try:
             if text:
                 sys.stderr.write(text.rstrip('\\n') + '\\n')
             sys.stdout.flush()
@@ -154,7 +210,8 @@ class Runner:
             pass
         return json.dumps({'status': status, 'error': error, 'truncated': self.truncated})
 
-Runner()
+R = Runner()
+R
 `;
 
 async function mdpyBoot(opts) {
@@ -173,6 +230,16 @@ async function mdpyBoot(opts) {
   py.setStdout(raw);
   py.setStderr(raw);
   const runner = py.runPython(MDPY_RUNNER_PY, { globals: py.toPy({}), filename: '<mdpy-runner>' });
+  if (opts.figureFormat) runner.fmt = opts.figureFormat;
+  // book.toml's `packages` (names, then wheel URLs with micropip), before the first run of a page that needs them.
+  const pkgs = opts.packages || [];
+  const quiet = { messageCallback() {}, errorCallback() {} };
+  let installed = null;
+  const install = async () => {
+    const urls = pkgs.filter((p) => p.includes('/'));
+    await py.loadPackage(pkgs.filter((p) => !urls.includes(p)).concat(urls.length ? ['micropip'] : []), quiet);
+    for (const u of urls) await py.pyimport('micropip').install(u);
+  };
   return {
     py,
     jspi: typeof WebAssembly.Suspending === 'function',
@@ -194,10 +261,21 @@ async function mdpyBoot(opts) {
         if (Date.now() - last >= 40 || buf.length > 65536) flush();
         else if (!timer) timer = setTimeout(flush, 40);
       };
+      const show = (mime, data, alt) => {
+        flush();
+        post({ type: 'rich', id: m.id, mime, data, alt });
+      };
       let res;
       try {
-        await py.loadPackagesFromImports(m.code, { messageCallback() {}, errorCallback() {} }).catch(() => {});
-        res = JSON.parse(await runner.run(m.code, m.filename, m.hidden || [], m.stdin || '', m.session || undefined, m.limit, emit));
+        await py.loadPackagesFromImports(m.code, quiet).catch(() => {});
+        if (m.packages && pkgs.length && !installed) {
+          installed = install().catch((e) => {
+            installed = null;
+            emit('Could not install ' + pkgs + ': ' + e + '\n');
+          });
+        }
+        await installed;
+        res = JSON.parse(await runner.run(m.code, m.filename, m.hidden || [], m.stdin || '', m.session || undefined, m.limit, emit, show));
       } catch (e) {
         emit(String((e && e.message) || e) + '\n');
         res = { status: 'error', error: 'InternalError' };
@@ -218,7 +296,7 @@ if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScop
   self.onmessage = ({ data: m }) => {
     if (m.type === 'init') {
       ia = m.interrupt || null;
-      core = mdpyBoot({ indexURL: m.indexURL, noJspi: m.noJspi, interrupt: ia, post });
+      core = mdpyBoot({ indexURL: m.indexURL, noJspi: m.noJspi, interrupt: ia, post, packages: m.packages, figureFormat: m.figureFormat });
       core.then(
         (c) => post({ type: 'ready', jspi: (ready = c).jspi, version: c.py.version }),
         (e) => post({ type: 'fatal', message: String((e && e.message) || e) }),

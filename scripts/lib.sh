@@ -15,6 +15,12 @@ ensure_node_packages() {
   fi
 }
 
+# The rich-output fixture's virtual environment (matplotlib, pandas, tabulate
+# from PyPI, about 20 s once) and the wheels its browser test serves.
+ensure_rich_fixture() {
+  tests/fixtures/rich-book/setup
+}
+
 ensure_browsers() {
   local missing=()
   command -v chromium >/dev/null || missing+=(chromium)

@@ -107,6 +107,48 @@ fn line_start(text: &str, line: usize) -> usize {
         .map_or(text.len(), |(i, _)| i + 1)
 }
 
+/// Write the rewrites into the files under `src`: each one atomically, and
+/// only if the file still holds what the pipeline read. Returns the files
+/// and blocks written, and a diagnostic per file left alone.
+pub fn write(src: &Path, rewrites: Vec<Rewrite>) -> (usize, usize, Vec<Diagnostic>) {
+    let (mut written, mut blocks, mut problems) = (0, 0, Vec::new());
+    for rw in rewrites {
+        let path = src.join(&rw.path);
+        let Some(disk) = crate::execute::fs::read_text(&path) else {
+            problems.push(Diagnostic::error(
+                &path,
+                0,
+                "cannot read this file any more",
+            ));
+            continue;
+        };
+        let (bom, body) = match disk.strip_prefix('\u{feff}') {
+            Some(rest) => ("\u{feff}", rest),
+            None => ("", disk.as_str()),
+        };
+        if body != rw.old {
+            problems.push(
+                Diagnostic::error(
+                    &path,
+                    0,
+                    "this file changed while bless was running; it was not written",
+                )
+                .with_help("run `mdbook-python bless` again"),
+            );
+            continue;
+        }
+        match crate::execute::cache::write_atomically(&path, format!("{bom}{}", rw.new).as_bytes())
+        {
+            Ok(()) => {
+                written += 1;
+                blocks += rw.blocks;
+            }
+            Err(e) => problems.push(Diagnostic::error(&path, 0, format!("cannot write: {e}"))),
+        }
+    }
+    (written, blocks, problems)
+}
+
 /// `mdbook-python bless [DIR]`.
 pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
     let md = match crate::cli::load(dir) {
@@ -131,49 +173,13 @@ pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
         mode: Mode::Bless,
         no_cache,
         display_root: display,
+        progress: true,
+        browser: false,
     };
     let mut report = crate::run_book(&ctx, &mut book, &options);
     let src = md.root.join(&md.config.book.src);
-    let mut written = 0;
-    let mut blocks = 0;
-    for rw in std::mem::take(&mut report.rewrites) {
-        let path = src.join(&rw.path);
-        let Some(disk) = crate::execute::fs::read_text(&path) else {
-            report.diagnostics.push(Diagnostic::error(
-                &path,
-                0,
-                "cannot read this file any more",
-            ));
-            continue;
-        };
-        let (bom, body) = match disk.strip_prefix('\u{feff}') {
-            Some(rest) => ("\u{feff}", rest),
-            None => ("", disk.as_str()),
-        };
-        if body != rw.old {
-            report.diagnostics.push(
-                Diagnostic::error(
-                    &path,
-                    0,
-                    "this file changed while bless was running; it was not written",
-                )
-                .with_help("run `mdbook-python bless` again"),
-            );
-            continue;
-        }
-        match crate::execute::cache::write_atomically(&path, format!("{bom}{}", rw.new).as_bytes())
-        {
-            Ok(()) => {
-                written += 1;
-                blocks += rw.blocks;
-            }
-            Err(e) => {
-                report
-                    .diagnostics
-                    .push(Diagnostic::error(&path, 0, format!("cannot write: {e}")))
-            }
-        }
-    }
+    let (written, blocks, mut problems) = write(&src, std::mem::take(&mut report.rewrites));
+    report.diagnostics.append(&mut problems);
     print_report(&report);
     eprintln!(
         "mdbook-python: blessed {blocks} block{} in {written} file{}",

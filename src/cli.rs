@@ -37,6 +37,11 @@ pub enum Command {
         /// Run everything again, ignoring and not filling the result cache.
         #[arg(long)]
         no_cache: bool,
+        /// Also run every browser-runnable snippet in Pyodide under Node (the
+        /// page's own runner) and fail where it prints something else than
+        /// the page shows, unless the block is marked `browser=differs`.
+        #[arg(long)]
+        browser: bool,
     },
     /// Write the real outputs into the book's `output` blocks.
     Bless {
@@ -64,7 +69,11 @@ pub fn main() -> ExitCode {
     match cli.command {
         None => preprocess(),
         Some(Command::Supports { .. }) => ExitCode::SUCCESS,
-        Some(Command::Check { dir, no_cache }) => check(&dir, no_cache),
+        Some(Command::Check {
+            dir,
+            no_cache,
+            browser,
+        }) => check(&dir, no_cache, browser),
         Some(Command::Bless { dir, no_cache }) => crate::bless::bless(&dir, no_cache),
         Some(Command::Clean { dir }) => clean(&dir),
         Some(Command::Init { dir }) => match crate::init::run(&dir) {
@@ -170,7 +179,7 @@ fn display_root(dir: &Path) -> PathBuf {
     }
 }
 
-fn check(dir: &Path, no_cache: bool) -> ExitCode {
+fn check(dir: &Path, no_cache: bool, browser: bool) -> ExitCode {
     let mut md = match load(dir) {
         Ok(m) => m,
         Err(e) => return fail(e),
@@ -179,6 +188,8 @@ fn check(dir: &Path, no_cache: bool) -> ExitCode {
         mode: Mode::Check,
         no_cache,
         display_root: display_root(dir),
+        progress: true,
+        browser,
     };
     md.with_preprocessor(PythonPreprocessor::new(options));
     match md.preprocess_book(&CheckRenderer) {

@@ -62,6 +62,14 @@ pub struct Config {
     /// `network`: `loopback` (default: a private network namespace with only
     /// 127.0.0.1, where the system allows one) or `host`.
     pub network: String,
+    /// `browser-check`: builds and `check` also run every browser-runnable
+    /// snippet in Pyodide under Node and fail on unmarked differences
+    /// (default false; `mdbook-python check --browser` does it on demand).
+    pub browser_check: bool,
+    /// `browser-check-pyodide`: the folder of the npm `pyodide` package the
+    /// browser check runs (default: `node_modules/pyodide` in the book root,
+    /// else `tests/browser/node_modules/pyodide`).
+    pub browser_check_pyodide: Option<PathBuf>,
     /// `[preprocessor.python.labels]`: the runner's words (`run = "Ausführen"`).
     pub labels: crate::render::assets::Labels,
     /// The quiz widget's words, from the same table (`submit = "Prüfen"`).
@@ -69,6 +77,14 @@ pub struct Config {
     /// The hidden-line prefix for Python, read from
     /// `[output.html.code.hidelines] python` so display and execution agree.
     pub hidelines: Option<String>,
+    /// How matplotlib figures are captured (`figure-format`): `svg`
+    /// (default) or `png`.
+    pub figure_format: String,
+    /// What the browser installs before a Run that imports a module it does
+    /// not have (`packages`): Pyodide package names (loaded with
+    /// `pyodide.loadPackage`) and URLs of pure-Python wheels (installed with
+    /// micropip; relative URLs are relative to the book's root).
+    pub packages: Vec<String>,
 }
 
 impl Default for Config {
@@ -88,9 +104,13 @@ impl Default for Config {
             open_files_limit: 1024,
             process_limit: 512,
             network: "loopback".into(),
+            browser_check: false,
+            browser_check_pyodide: None,
             labels: Default::default(),
             quiz_labels: Default::default(),
             hidelines: None,
+            figure_format: "svg".into(),
+            packages: Vec::new(),
         }
     }
 }
@@ -107,11 +127,15 @@ const KEYS: &[&str] = &[
     "cache",
     "cache-dir",
     "pyodide-url",
+    "figure-format",
+    "packages",
     "memory-limit",
     "file-size-limit",
     "open-files-limit",
     "process-limit",
     "network",
+    "browser-check",
+    "browser-check-pyodide",
     "labels",
     "command",
     "renderers",
@@ -207,9 +231,34 @@ impl Config {
                         None => errors.push(bad("a whole number (0: no limit)")),
                     }
                 }
+                "figure-format" => match value.as_str() {
+                    Some(v @ ("svg" | "png")) => config.figure_format = v.to_string(),
+                    _ => errors.push(bad("\"svg\" or \"png\"")),
+                },
+                "packages" => match value.as_array().and_then(|a| {
+                    a.iter()
+                        .map(|v| v.as_str().filter(|s| !s.trim().is_empty()))
+                        .map(|s| s.map(|s| s.trim().to_string()))
+                        .collect::<Option<Vec<String>>>()
+                }) {
+                    Some(list) => config.packages = list,
+                    None => errors.push(bad(
+                        "a list of Pyodide package names and wheel URLs, e.g. `[\"numpy\", \"wheels/mylib-1.0-py3-none-any.whl\"]`",
+                    )),
+                },
                 "network" => match value.as_str() {
                     Some(v @ ("loopback" | "host")) => config.network = v.to_string(),
                     _ => errors.push(bad("\"loopback\" or \"host\"")),
+                },
+                "browser-check" => match value.as_bool() {
+                    Some(b) => config.browser_check = b,
+                    None => errors.push(bad("true or false")),
+                },
+                "browser-check-pyodide" => match value.as_str() {
+                    Some(s) if !s.trim().is_empty() => {
+                        config.browser_check_pyodide = Some(PathBuf::from(s))
+                    }
+                    _ => errors.push(bad("the path of the npm `pyodide` package's folder")),
                 },
                 "labels" => match value.as_object() {
                     Some(table) => {
@@ -231,7 +280,7 @@ impl Config {
                     );
                     d = match closest(other, KEYS) {
                         Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                        None => d.with_help(format!("known keys: {}", KEYS[..15].join(", "))),
+                        None => d.with_help(format!("known keys: {}", KEYS[..KEYS.len() - 5].join(", "))),
                     };
                     errors.push(d);
                 }
@@ -400,6 +449,22 @@ mod tests {
         assert!(!c.cache);
         assert_eq!(c.pyodide_url, "pyodide/");
         assert_eq!(c.hidelines.as_deref(), Some("~"));
+    }
+
+    #[test]
+    fn reads_the_browser_check_keys() {
+        let t = json!({"browser-check": true, "browser-check-pyodide": "vendor/pyodide"});
+        let c = Config::from_table(Some(&t), None, None).unwrap();
+        assert!(c.browser_check);
+        assert_eq!(
+            c.browser_check_pyodide.as_deref(),
+            Some(Path::new("vendor/pyodide"))
+        );
+        let e = Config::from_table(Some(&json!({"browser-check": "yes"})), None, None).unwrap_err();
+        assert_eq!(
+            e[0].message,
+            "`preprocessor.python.browser-check` must be true or false, not `\"yes\"`"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod execute;
 pub mod init;
+pub mod parity;
 pub mod plan;
 pub mod quiz;
 pub mod quizzes;
@@ -60,6 +61,10 @@ pub struct Options {
     /// Prefix for file names in messages (the book's folder as the user
     /// typed it), empty when running inside the book root.
     pub display_root: PathBuf,
+    /// Draw a progress bar while snippets run (when stderr is a terminal).
+    pub progress: bool,
+    /// `check --browser`: also run the snippets in Pyodide and compare.
+    pub browser: bool,
 }
 
 impl Default for Options {
@@ -68,6 +73,8 @@ impl Default for Options {
             mode: Mode::Build,
             no_cache: false,
             display_root: PathBuf::new(),
+            progress: false,
+            browser: false,
         }
     }
 }
@@ -82,6 +89,8 @@ pub struct Report {
     pub seconds: f64,
     /// In `Mode::Bless`: the chapter files to rewrite.
     pub rewrites: Vec<bless::Rewrite>,
+    /// The browser parity summary line, when parity was checked.
+    pub browser: Option<String>,
 }
 
 impl Report {
@@ -151,6 +160,9 @@ pub fn print_report(report: &Report) {
         eprintln!("{d}\n");
     }
     eprintln!("{}", report.summary());
+    if let Some(browser) = &report.browser {
+        eprintln!("{browser}");
+    }
 }
 
 /// One chapter as the pipeline sees it.
@@ -192,6 +204,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     };
     let src = options.display_root.join(&ctx.config.book.src);
 
+    let mut timings = Timings::new();
     // 1. scan
     let mut chapters: Vec<Chapter> = Vec::new();
     for item in book.iter() {
@@ -227,15 +240,15 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     }
 
     // The interpreter (remembered in the cache folder).
+    // The interpreter is remembered even with --no-cache: that flag is about
+    // results, and resolving through a shim costs ~100 ms of CPU.
     let use_cache = config.cache && !options.no_cache;
-    if use_cache {
-        let _ = execute::cache::prepare_dir(&cache_dir);
-    }
+    let _ = execute::cache::prepare_dir(&cache_dir);
     let memo = cache_dir.join("interpreter.json");
     let interpreter = match execute::interpreter::resolve(
         &config.python,
         root,
-        use_cache.then_some(memo.as_path()),
+        Some(memo.as_path()),
     ) {
         Ok(i) => i,
         Err(e) => {
@@ -248,6 +261,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     };
     let version = (interpreter.version.0, interpreter.version.1);
 
+    timings.lap("scan");
     // 2. plan
     let mut jobs = Vec::new();
     for (i, ch) in chapters.iter_mut().enumerate() {
@@ -292,14 +306,27 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         return report;
     }
 
+    timings.lap("plan");
     // 3. execute
     let cache = use_cache.then(|| execute::cache::Cache::new(&cache_dir));
     let settings = execute::pool::Settings {
         jobs: config.jobs,
         limits: config.rlimits(),
         network: config.network.clone(),
+        figure_format: config.figure_format.clone(),
+        mpl_config_dir: Some(cache_dir.join("matplotlib")),
     };
-    let (results, stats) = execute::run(&interpreter, &jobs, cache.as_ref(), &settings);
+    let total: usize = jobs.iter().map(|j| j.programs.len()).sum();
+    let bar = progress_bar(options.progress, total);
+    let tick = |n: usize| {
+        if let Some(b) = &bar {
+            b.inc(n as u64);
+        }
+    };
+    let (results, stats) = execute::run(&interpreter, &jobs, cache.as_ref(), &settings, &tick);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
     report.stats = stats;
     report.snippets = stats.programs;
     let on_mismatch = if options.mode == Mode::Bless {
@@ -323,6 +350,45 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     }
     let quiz_labels = config.quiz_labels.clone();
 
+    timings.lap("execute");
+    // 3b. browser parity: run and compare (`check --browser`, `browser-check`),
+    // or only look up cached results, which a build's notes use.
+    let want = match options.mode {
+        Mode::Check if options.browser || config.browser_check => Some(parity::Want::Check),
+        Mode::Build if config.browser_check => Some(parity::Want::Check),
+        Mode::Build if target == render::Target::Html => Some(parity::Want::CacheOnly),
+        _ => None,
+    };
+    if let Some(want) = want {
+        let python = interpreter.short_version();
+        let book = parity::Book {
+            chapters: (chapters.iter().enumerate())
+                .filter_map(|(i, c)| Some((i, c.plan.as_ref()?)))
+                .collect(),
+            outcomes: &outcomes,
+            config: &config,
+            root,
+            src: &ctx.config.book.src,
+            cache_dir: &cache_dir,
+            use_cache,
+            python: &python,
+        };
+        let found = parity::check(&book, want, on_mismatch);
+        report.failed += found.failed;
+        report.diagnostics.extend(found.diagnostics);
+        report.browser = found.summary;
+        for (c, i) in found.differs {
+            if let Some(s) = chapters[c]
+                .plan
+                .as_mut()
+                .and_then(|p| p.snippets.get_mut(i))
+            {
+                s.attrs.browser_differs = true;
+            }
+        }
+    }
+
+    timings.lap("parity");
     // 4. verify and 5. render
     let python = interpreter.short_version();
     let labels = config.labels.clone();
@@ -332,6 +398,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         browser_python: render::assets::BROWSER_PYTHON,
         output_limit: config.output_limit,
         labels: &labels,
+        stdlib: &interpreter.stdlib,
     };
     let mut new_text: HashMap<String, String> = HashMap::new();
     for (i, ch) in chapters.iter().enumerate() {
@@ -427,6 +494,62 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     report
 }
 
+/// Stage times on stderr when `MDBOOK_PYTHON_TIMINGS` is set: where a slow
+/// build spends its time.
+struct Timings {
+    on: bool,
+    last: Instant,
+    laps: Vec<(&'static str, f64)>,
+}
+
+impl Timings {
+    fn new() -> Self {
+        Timings {
+            on: std::env::var_os("MDBOOK_PYTHON_TIMINGS").is_some(),
+            last: Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, stage: &'static str) {
+        if self.on {
+            let now = Instant::now();
+            self.laps
+                .push((stage, (now - self.last).as_secs_f64() * 1000.0));
+            self.last = now;
+        }
+    }
+}
+
+impl Drop for Timings {
+    fn drop(&mut self) {
+        if self.on {
+            self.lap("verify+render");
+            let laps: Vec<String> = self
+                .laps
+                .iter()
+                .map(|(s, ms)| format!("{s} {ms:.1} ms"))
+                .collect();
+            eprintln!("mdbook-python timings: {}", laps.join(", "));
+        }
+    }
+}
+
+/// A progress bar on stderr, only when asked for and stderr is a terminal.
+fn progress_bar(wanted: bool, total: usize) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !wanted || total == 0 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} snippets ({elapsed})")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
 /// Write the front-end bundle where book.toml's `additional-js`/`-css` find it.
 fn publish_assets(config: &Config, cache_dir: &Path, report: &mut Report) {
     let (js, css) = render::assets::bundle(
@@ -434,6 +557,8 @@ fn publish_assets(config: &Config, cache_dir: &Path, report: &mut Report) {
         config.output_limit,
         &config.labels,
         &config.quiz_labels,
+        &config.figure_format,
+        &config.packages,
     );
     let result = execute::cache::prepare_dir(cache_dir)
         .and_then(|_| {
@@ -454,4 +579,54 @@ fn publish_assets(config: &Config, cache_dir: &Path, report: &mut Report) {
             ),
         );
     }
+}
+
+/// The chapter rewriter without execution, for fuzzing and property tests:
+/// scan, plan and render `text` as if every Python block had printed its own
+/// code. Never panics; Markdown with no Python, output, stdin, pycon or quiz
+/// blocks comes back unchanged.
+#[doc(hidden)]
+pub fn rewrite_offline(text: &str, html: bool) -> String {
+    let config = Config {
+        hidelines: Some("~".into()),
+        ..Config::default()
+    };
+    let scanned = scan::scan(text);
+    let file = Path::new("src/a.md");
+    let Ok(plan) = plan::plan(file, "a.md", text, &scanned, &config, (3, 11)) else {
+        return text.to_string();
+    };
+    let verdicts: Vec<Option<verify::Verdict>> = plan
+        .snippets
+        .iter()
+        .map(|s| {
+            let outcome = Outcome {
+                output: s.code.clone(),
+                failure: None,
+                ..Outcome::failed(execute::Failure::NotRun)
+            };
+            Some(verify::verify(
+                file,
+                s,
+                &outcome,
+                config.on_mismatch,
+                config.output_limit,
+            ))
+        })
+        .collect();
+    let labels = render::assets::Labels::default();
+    let cx = render::Context {
+        target: if html {
+            render::Target::Html
+        } else {
+            render::Target::Text
+        },
+        python: "3.11.0",
+        browser_python: render::assets::BROWSER_PYTHON,
+        output_limit: config.output_limit,
+        labels: &labels,
+        stdlib: &[],
+    };
+    let mut edits = render::snippet_edits(text, &scanned, &plan, &verdicts, &cx);
+    render::splice(text, &mut edits)
 }

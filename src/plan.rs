@@ -21,6 +21,7 @@ pub const ATTRIBUTES: &[&str] = &[
     "nobrowser",
     "browser=differs",
     "hidelines=",
+    "alt=",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,6 +37,8 @@ pub struct Attrs {
     pub browser_differs: bool,
     /// mdBook's own per-block hidden-line prefix; kept in the info string.
     pub hidelines: Option<String>,
+    /// Alt text of the block's figures (`alt="Sales by month"`).
+    pub alt: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -388,12 +391,8 @@ pub fn browser_blocker(code: &str) -> Option<&'static str> {
 fn parse_attrs(file: &Path, fence: &Fence) -> Result<Attrs, Vec<Diagnostic>> {
     let mut attrs = Attrs::default();
     let mut errors = Vec::new();
-    let words = fence
-        .info
-        .split([',', ' ', '\t'])
-        .filter(|w| !w.is_empty())
-        .skip(1);
-    for word in words {
+    let words = info_words(&fence.info);
+    for word in words.iter().skip(1).map(String::as_str) {
         let (name, value) = match word.split_once('=') {
             Some((n, v)) => (n, Some(v)),
             None => (word, None),
@@ -442,6 +441,13 @@ fn parse_attrs(file: &Path, fence: &Fence) -> Result<Attrs, Vec<Diagnostic>> {
                 )),
             },
             ("hidelines", Some(v)) if !v.is_empty() => attrs.hidelines = Some(v.to_string()),
+            ("alt", Some(v)) if !v.trim_matches('"').trim().is_empty() => {
+                attrs.alt = Some(v.trim_matches('"').trim().to_string())
+            }
+            ("alt", _) => errors.push(err(
+                "`alt` needs a text".into(),
+                "write for example `alt=\"Monthly sales, 2024\"` (in double quotes when it has spaces or commas)",
+            )),
             _ => {
                 let known: Vec<&str> = ATTRIBUTES.iter().map(|a| a.trim_end_matches('=')).collect();
                 let mut d = Diagnostic::error(file, fence.line, format!("unknown attribute `{word}` on a Python block"));
@@ -465,6 +471,32 @@ fn parse_attrs(file: &Path, fence: &Fence) -> Result<Attrs, Vec<Diagnostic>> {
     } else {
         Err(errors)
     }
+}
+
+/// The words of an info string: separated by commas, spaces and tabs,
+/// except inside double quotes (`alt="a, b"` is one word).
+fn info_words(info: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in info.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                word.push(c);
+            }
+            ',' | ' ' | '\t' if !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 fn is_dotted_name(s: &str) -> bool {

@@ -4,7 +4,7 @@
 
 use crate::config::OnMismatch;
 use crate::diagnostics::Diagnostic;
-use crate::execute::{Failure, Outcome};
+use crate::execute::{Failure, Outcome, Rich};
 use crate::plan::{Mode, Snippet};
 use std::path::Path;
 
@@ -16,6 +16,9 @@ pub struct Verdict {
     pub diagnostics: Vec<Diagnostic>,
     /// A mismatch reported as a warning: the page shows this diff.
     pub warning: Option<String>,
+    /// Figures and rich displays to show with `shown` (offsets into it).
+    /// Output blocks are compared with the printed text only.
+    pub rich: Vec<Rich>,
 }
 
 /// Check one snippet's outcome.
@@ -26,7 +29,10 @@ pub fn verify(
     on_mismatch: OnMismatch,
     limit: usize,
 ) -> Verdict {
-    let mut v = Verdict::default();
+    let mut v = Verdict {
+        rich: outcome.rich.clone(),
+        ..Verdict::default()
+    };
     let md_line =
         |program_line: Option<usize>| program_line.map_or(snippet.line, |l| snippet.line + l - 1);
     if let Some(failure) = &outcome.failure {
@@ -67,6 +73,9 @@ pub fn verify(
     }
     let shown = with_note(&outcome.output, outcome.truncated, limit);
     match (&snippet.attrs.raises, &outcome.exception) {
+        (None, Some(e)) if e.mro.iter().any(|n| n == "ModuleNotFoundError") => v
+            .diagnostics
+            .push(missing_module(file, md_line(e.line), e, &outcome.output)),
         (None, Some(e)) => v.diagnostics.push(
             Diagnostic::error(
                 file,
@@ -122,6 +131,54 @@ pub fn verify(
     }
     v.shown = (!shown.is_empty()).then_some(shown);
     v
+}
+
+/// A snippet imported a module the build interpreter does not have: name
+/// it, and say how to install it into a virtual environment.
+fn missing_module(
+    file: &Path,
+    line: usize,
+    e: &crate::execute::Raised,
+    output: &str,
+) -> Diagnostic {
+    let module = e
+        .module
+        .clone()
+        .or_else(|| {
+            e.message
+                .strip_prefix("No module named '")
+                .and_then(|m| m.strip_suffix('\''))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| first_line(&e.message).to_string());
+    let top = module.split('.').next().unwrap_or(&module);
+    let package = pip_name(top);
+    Diagnostic::error(
+        file,
+        line,
+        format!(
+            "this snippet imports `{module}`, which is not installed for the Python that builds the book"
+        ),
+    )
+    .with_detail(output.trim_end().to_string())
+    .with_help(format!(
+        "install it in a virtual environment beside book.toml: `python -m venv .venv && .venv/bin/pip install {package}`, then set `python = \".venv/bin/python\"` in [preprocessor.python] (or mark the block `raises=ModuleNotFoundError` if that is the point)"
+    ))
+}
+
+/// The name to give pip for a module whose distribution is named otherwise.
+fn pip_name(module: &str) -> &str {
+    match module {
+        "sklearn" => "scikit-learn",
+        "skimage" => "scikit-image",
+        "PIL" => "pillow",
+        "cv2" => "opencv-python",
+        "yaml" => "pyyaml",
+        "bs4" => "beautifulsoup4",
+        "dateutil" => "python-dateutil",
+        "attr" => "attrs",
+        other => other,
+    }
 }
 
 fn push_mismatch(v: &mut Verdict, d: Diagnostic, on_mismatch: OnMismatch) {

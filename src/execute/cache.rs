@@ -1,7 +1,9 @@
 //! The result cache: one small JSON file per job under
 //! `<cache-dir>/results/`, named by a BLAKE3 hash of everything that can change
 //! what the job prints (the interpreter's exact build, the worker's code, each
-//! program's code, stdin, mode, timeout and output limit, in order). Prose and
+//! program's code, stdin, mode, timeout and output limit, in order; the figure
+//! format; and, for a job that imports a module outside the standard library,
+//! the installed packages and their versions). Prose and
 //! display-only attributes are not part of it. Files are written to a temporary
 //! name and renamed, so two builds at once never see half a file; an entry that
 //! does not parse is ignored and recomputed.
@@ -12,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Bump when the meaning of a cached result changes.
-const FORMAT: &str = "mdbook-python cache v1";
+const FORMAT: &str = "mdbook-python cache v2";
 
 pub struct Cache {
     dir: PathBuf,
@@ -52,8 +54,12 @@ impl Cache {
     }
 }
 
-/// The cache key of a job.
-pub fn key(interpreter: &Interpreter, job: &Job) -> String {
+/// The cache key of a job; `figure_format` is `svg` or `png`.
+pub fn key(interpreter: &Interpreter, job: &Job, figure_format: &str) -> String {
+    let third_party = job
+        .programs
+        .iter()
+        .any(|p| imports_third_party(&p.code, &interpreter.stdlib));
     let mut h = blake3::Hasher::new();
     let mut field = |bytes: &[u8]| {
         h.update(&(bytes.len() as u64).to_le_bytes());
@@ -63,6 +69,10 @@ pub fn key(interpreter: &Interpreter, job: &Job) -> String {
     field(super::pool::WORKER_SOURCE.as_bytes());
     field(interpreter.executable.as_os_str().as_encoded_bytes());
     field(interpreter.full_version.as_bytes());
+    field(figure_format.as_bytes());
+    if third_party {
+        field(interpreter.packages.as_bytes());
+    }
     for p in &job.programs {
         field(match p.mode {
             Mode::Exec => b"exec",
@@ -80,6 +90,38 @@ pub fn key(interpreter: &Interpreter, job: &Job) -> String {
         field(&(p.limit as u64).to_le_bytes());
     }
     h.finalize().to_hex().to_string()
+}
+
+/// The top-level modules `code` imports (`import a.b, c as d` and
+/// `from e import f` lines; relative imports are left out).
+pub fn imports(code: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for line in code.lines() {
+        let t = line.trim_start();
+        let names = if let Some(rest) = t.strip_prefix("import ") {
+            rest.split(';').next().unwrap_or("")
+        } else if let Some(rest) = t.strip_prefix("from ") {
+            rest.split(" import").next().unwrap_or("")
+        } else {
+            continue;
+        };
+        for name in names.split(',') {
+            let name = name.trim().trim_start_matches('(');
+            let top = name.split(['.', ' ']).next().unwrap_or("");
+            if !top.is_empty() && top.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                out.push(top);
+            }
+        }
+    }
+    out
+}
+
+/// Does `code` import a module that is not in `stdlib` (the interpreter's
+/// standard library names; when unknown, any import counts)?
+pub fn imports_third_party(code: &str, stdlib: &[String]) -> bool {
+    imports(code)
+        .into_iter()
+        .any(|m| !stdlib.iter().any(|s| s == m) && m != "__future__")
 }
 
 /// Write `bytes` to `path` through a temporary file in the same folder and a
@@ -136,26 +178,49 @@ mod tests {
             executable: "/usr/bin/python3".into(),
             version: (3, 11, 7),
             full_version: "3.11.7".into(),
+            packages: "numpy==2.4.6".into(),
+            stdlib: vec!["json".into(), "os".into(), "sys".into()],
+            site_dirs: Vec::new(),
         }
     }
 
     #[test]
     fn key_changes_with_code_and_interpreter_only() {
-        let a = key(&interp(), &job("print(1)\n"));
-        assert_eq!(a, key(&interp(), &job("print(1)\n")));
-        assert_ne!(a, key(&interp(), &job("print(2)\n")));
+        let a = key(&interp(), &job("print(1)\n"), "svg");
+        assert_eq!(a, key(&interp(), &job("print(1)\n"), "svg"));
+        assert_ne!(a, key(&interp(), &job("print(2)\n"), "svg"));
+        assert_ne!(a, key(&interp(), &job("print(1)\n"), "png"));
         let other = Interpreter {
             full_version: "3.12.0".into(),
             ..interp()
         };
-        assert_ne!(a, key(&other, &job("print(1)\n")));
+        assert_ne!(a, key(&other, &job("print(1)\n"), "svg"));
+    }
+
+    #[test]
+    fn installed_packages_count_only_for_third_party_imports() {
+        let upgraded = Interpreter {
+            packages: "numpy==2.5.0".into(),
+            ..interp()
+        };
+        let stdlib = job("import json, os.path\nfrom sys import argv\nprint(1)\n");
+        assert_eq!(
+            key(&interp(), &stdlib, "svg"),
+            key(&upgraded, &stdlib, "svg")
+        );
+        let numpy = job("import json\nimport numpy as np\nprint(np.pi)\n");
+        assert_ne!(key(&interp(), &numpy, "svg"), key(&upgraded, &numpy, "svg"));
+        assert_eq!(
+            imports("import a.b, c as d\n  from e.f import (g)\nfrom . import h\nx = 1\n"),
+            vec!["a", "c", "e"]
+        );
     }
 
     #[test]
     fn round_trip_and_damaged_entries() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
-        let k = key(&interp(), &job("x"));
+        let k = key(&interp(), &job("x"), "svg");
         assert!(cache.get(&k, 1).is_none());
         let o = Outcome {
             output: "hi\n".into(),
@@ -163,6 +228,7 @@ mod tests {
             exception: None,
             examples: vec![],
             failure: None,
+            rich: vec![],
             cached: false,
         };
         cache.put(&k, std::slice::from_ref(&o));

@@ -3,6 +3,12 @@
 //! ~100 ms per start) and its exact version. The answer is remembered in the
 //! cache folder, keyed by what could change it, so a warm build starts no
 //! Python at all.
+//!
+//! The probe also reads what makes results of third-party code differ: the
+//! installed distributions and their versions (`importlib.metadata`), kept
+//! as one digest, and the standard library's module names (to tell a
+//! third-party import from a standard one). They are read again only when a
+//! folder on the interpreter's `sys.path` (site-packages) changed.
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -16,6 +22,18 @@ pub struct Interpreter {
     pub version: (u32, u32, u32),
     /// `sys.version`, the whole string (build, compiler): part of cache keys.
     pub full_version: String,
+    /// BLAKE3 of the sorted `name==version` list of installed distributions:
+    /// part of the cache key of jobs that import third-party modules.
+    #[serde(default)]
+    pub packages: String,
+    /// `sys.stdlib_module_names` (empty before Python 3.10: then every
+    /// import counts as third-party).
+    #[serde(default)]
+    pub stdlib: Vec<String>,
+    /// The folders of `sys.path` (site-packages among them), whose mtimes
+    /// say when `packages` must be read again.
+    #[serde(default)]
+    pub site_dirs: Vec<PathBuf>,
 }
 
 impl Interpreter {
@@ -27,10 +45,22 @@ impl Interpreter {
 #[derive(Serialize, Deserialize)]
 struct Remembered {
     fingerprint: String,
+    /// `site_mtimes(&interpreter.site_dirs)` when it was probed.
+    #[serde(default)]
+    site_mtimes: String,
     interpreter: Interpreter,
 }
 
-const PROBE: &str = "import sys, json; print(json.dumps([sys.executable, list(sys.version_info[:3]), sys.version]))";
+/// Run with `-s`, like the workers, so it sees the packages they see.
+const PROBE: &str = "import sys, json, os
+try:
+    from importlib import metadata
+    dists = sorted({'%s==%s' % (d.metadata['Name'], d.version) for d in metadata.distributions()})
+except Exception:
+    dists = []
+print(json.dumps([sys.executable, list(sys.version_info[:3]), sys.version, dists,
+    sorted(getattr(sys, 'stdlib_module_names', ())),
+    sorted({p for p in sys.path if p and os.path.isdir(p)})]))";
 
 /// Resolve `python` (a command or a path), using `memo` (a file in the cache
 /// folder) when what it depends on has not changed.
@@ -41,11 +71,12 @@ pub fn resolve(python: &str, root: &Path, memo: Option<&Path>) -> Result<Interpr
         && let Ok(r) = serde_json::from_str::<Remembered>(&text)
         && &r.fingerprint == fp
         && r.interpreter.executable.exists()
+        && r.site_mtimes == site_mtimes(&r.interpreter.site_dirs)
     {
         return Ok(r.interpreter);
     }
     let output = Command::new(python)
-        .args(["-c", PROBE])
+        .args(["-s", "-c", PROBE])
         .current_dir(root)
         .stdin(std::process::Stdio::null())
         .output()
@@ -58,7 +89,15 @@ pub fn resolve(python: &str, root: &Path, memo: Option<&Path>) -> Result<Interpr
         ));
     }
     let text = String::from_utf8_lossy(&output.stdout);
-    let (exe, v, full): (PathBuf, Vec<u32>, String) = serde_json::from_str(text.trim())
+    type Probe = (
+        PathBuf,
+        Vec<u32>,
+        String,
+        Vec<String>,
+        Vec<String>,
+        Vec<PathBuf>,
+    );
+    let (exe, v, full, dists, stdlib, site_dirs): Probe = serde_json::from_str(text.trim())
         .map_err(|_| format!("`{python}` did not answer like CPython: {}", text.trim()))?;
     if v.len() != 3 || v[0] != 3 {
         return Err(format!(
@@ -73,10 +112,16 @@ pub fn resolve(python: &str, root: &Path, memo: Option<&Path>) -> Result<Interpr
         },
         version: (v[0], v[1], v[2]),
         full_version: full,
+        packages: blake3::hash(dists.join("\n").as_bytes())
+            .to_hex()
+            .to_string(),
+        stdlib,
+        site_dirs,
     };
     if let (Some(memo), Some(fp)) = (memo, fingerprint) {
         let r = Remembered {
             fingerprint: fp,
+            site_mtimes: site_mtimes(&interpreter.site_dirs),
             interpreter: interpreter.clone(),
         };
         if let Ok(json) = serde_json::to_string(&r) {
@@ -84,6 +129,22 @@ pub fn resolve(python: &str, root: &Path, memo: Option<&Path>) -> Result<Interpr
         }
     }
     Ok(interpreter)
+}
+
+/// The modification times of `dirs` (a folder whose contents change, as
+/// site-packages does on every install, gets a new one).
+fn site_mtimes(dirs: &[PathBuf]) -> String {
+    dirs.iter()
+        .map(|d| {
+            std::fs::metadata(d)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos())
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// What the resolution depends on: the command found on PATH (path, size,
@@ -98,6 +159,8 @@ fn fingerprint(python: &str, root: &Path) -> Option<String> {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos());
     let mut fp = format!("{python}\0{}\0{}\0{mtime}", found.display(), meta.len());
+    // A new probe asks more: what an older one remembered does not do.
+    fp.push_str(blake3::hash(PROBE.as_bytes()).to_hex().as_str());
     // A pyenv shim picks the version from these.
     fp.push_str(&std::env::var("PYENV_VERSION").unwrap_or_default());
     for dir in root.ancestors() {
@@ -131,4 +194,39 @@ fn find_on_path(python: &str, root: &Path) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|dir| dir.join(python))
         .find(|c| c.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_install_into_site_packages_changes_the_fingerprint() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = vec![dir.path().to_path_buf()];
+        let before = site_mtimes(&site);
+        assert_eq!(before, site_mtimes(&site));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::create_dir(dir.path().join("numpy-2.4.6.dist-info")).unwrap();
+        assert_ne!(before, site_mtimes(&site), "pip adds a dist-info folder");
+    }
+
+    #[test]
+    fn the_probe_reads_packages_stdlib_and_site_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let memo = dir.path().join("interpreter.json");
+        let Ok(i) = resolve("python3", dir.path(), Some(&memo)) else {
+            return; // no python3 on PATH: nothing to probe
+        };
+        assert_eq!(i.packages.len(), 64, "a BLAKE3 digest");
+        if i.version >= (3, 10, 0) {
+            assert!(i.stdlib.iter().any(|m| m == "json"));
+        }
+        assert!(!i.site_dirs.is_empty());
+        assert_eq!(
+            resolve("python3", dir.path(), Some(&memo)),
+            Ok(i),
+            "remembered"
+        );
+    }
 }

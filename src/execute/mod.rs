@@ -4,6 +4,7 @@
 //! speaks to `worker.py`), one thread per worker, jobs taken in page order.
 //! Out come plain `Outcome`s, one per program, in the order of the jobs.
 
+pub mod browser;
 pub mod cache;
 pub mod interpreter;
 pub mod pool;
@@ -29,6 +30,31 @@ pub struct Raised {
     /// itself printed).
     #[serde(default)]
     pub output_len: Option<usize>,
+    /// For `ModuleNotFoundError`: the module that was not found.
+    #[serde(default)]
+    pub module: Option<String>,
+}
+
+/// Something a program showed besides text: a matplotlib figure, or an
+/// object passed to `display()` that has a rich representation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rich {
+    /// Where it appeared: a byte offset into the program's `output`.
+    pub at: usize,
+    /// `image/svg+xml`, `image/png`, `text/html` or `text/markdown`.
+    pub mime: String,
+    /// Images in base64; HTML and Markdown as the program gave them
+    /// (unsanitized: `render::html` sanitizes them).
+    pub data: String,
+    /// A figure's title, when it has one.
+    #[serde(default)]
+    pub alt: Option<String>,
+    /// The object's `repr()`, for renderers that cannot show `data`.
+    #[serde(default)]
+    pub text: String,
+    /// A matplotlib figure (rather than a `display()`ed object).
+    #[serde(default)]
+    pub figure: bool,
 }
 
 /// One `>>>` example of a pycon block.
@@ -67,6 +93,9 @@ pub struct Outcome {
     pub exception: Option<Raised>,
     pub examples: Vec<Example>,
     pub failure: Option<Failure>,
+    /// Figures and rich displays, in output order (`Rich::at`).
+    #[serde(default)]
+    pub rich: Vec<Rich>,
     /// Came from the cache rather than a run.
     #[serde(skip)]
     pub cached: bool,
@@ -80,6 +109,7 @@ impl Outcome {
             exception: None,
             examples: Vec::new(),
             failure: Some(failure),
+            rich: Vec::new(),
             cached: false,
         }
     }
@@ -101,6 +131,7 @@ pub fn run(
     jobs: &[Job],
     cache: Option<&cache::Cache>,
     settings: &pool::Settings,
+    progress: &(dyn Fn(usize) + Sync),
 ) -> (Vec<Vec<Outcome>>, Stats) {
     let mut results: Vec<Option<Vec<Outcome>>> = vec![None; jobs.len()];
     let mut keys = Vec::with_capacity(jobs.len());
@@ -108,9 +139,10 @@ pub fn run(
     let mut stats = Stats::default();
     for (i, job) in jobs.iter().enumerate() {
         stats.programs += job.programs.len();
-        let key = cache::key(interpreter, job);
+        let key = cache::key(interpreter, job, &settings.figure_format);
         if let Some(hit) = cache.and_then(|c| c.get(&key, job.programs.len())) {
             stats.cached += job.programs.len();
+            progress(job.programs.len());
             results[i] = Some(hit);
         } else {
             todo.push(i);
@@ -118,7 +150,7 @@ pub fn run(
         keys.push(key);
     }
     if !todo.is_empty() {
-        let (ran, workers) = pool::run_all(interpreter, jobs, &todo, settings);
+        let (ran, workers) = pool::run_all(interpreter, jobs, &todo, settings, progress);
         stats.workers = workers;
         for (i, outcomes) in todo.into_iter().zip(ran) {
             stats.run += jobs[i].programs.len();

@@ -41,6 +41,11 @@ pub struct Settings {
     /// `loopback`: a private network namespace with only 127.0.0.1 (where
     /// the system allows it); `host`: the machine's network.
     pub network: String,
+    /// How matplotlib figures are captured: `svg` or `png`.
+    pub figure_format: String,
+    /// matplotlib's config and font-cache folder (`MPLCONFIGDIR`), kept
+    /// between builds so that the font cache is built once, not per worker.
+    pub mpl_config_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -49,6 +54,8 @@ impl Default for Settings {
             jobs: 2,
             limits: Vec::new(),
             network: "loopback".into(),
+            figure_format: "svg".into(),
+            mpl_config_dir: None,
         }
     }
 }
@@ -60,6 +67,7 @@ pub fn run_all(
     jobs: &[Job],
     todo: &[usize],
     settings: &Settings,
+    progress: &(dyn Fn(usize) + Sync),
 ) -> (Vec<Vec<Outcome>>, usize) {
     let queue: Mutex<VecDeque<(usize, usize)>> =
         Mutex::new(todo.iter().copied().enumerate().collect());
@@ -73,6 +81,7 @@ pub fn run_all(
                     let next = queue.lock().map(|mut q| q.pop_front()).ok().flatten();
                     let Some((pos, job)) = next else { break };
                     let outcomes = run_job(&mut worker, interpreter, &jobs[job], settings);
+                    progress(outcomes.len());
                     if let Ok(mut r) = results.lock() {
                         r[pos] = Some(outcomes);
                     }
@@ -173,6 +182,8 @@ struct Reply {
     timed_out: bool,
     examples: Vec<Example>,
     #[serde(default)]
+    rich: Vec<super::Rich>,
+    #[serde(default)]
     dirty: Option<String>,
 }
 
@@ -188,9 +199,13 @@ impl Worker {
             .iter()
             .find(|(k, _)| k == "nproc")
             .map(|(_, v)| *v);
-        let worker_settings =
-            json!({ "limits": limits, "network": settings.network, "process_limit": process_limit })
-                .to_string();
+        let worker_settings = json!({
+            "limits": limits,
+            "network": settings.network,
+            "process_limit": process_limit,
+            "figure_format": settings.figure_format,
+        })
+        .to_string();
         let mut cmd = Command::new(&interpreter.executable);
         cmd.args(["-s", "-c", BOOTSTRAP, WORKER_SOURCE, &worker_settings])
             .env_clear()
@@ -202,12 +217,19 @@ impl Worker {
             .env("PYTHONHASHSEED", "0")
             .env("PYTHONIOENCODING", "utf-8")
             .env("PYTHONDONTWRITEBYTECODE", "1")
+            // matplotlib draws without a display (figures are captured).
+            .env("MPLBACKEND", "Agg")
             .env("TMPDIR", std::env::temp_dir())
             .current_dir(std::env::temp_dir())
             .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if let Some(dir) = &settings.mpl_config_dir
+            && std::fs::create_dir_all(dir).is_ok()
+        {
+            cmd.env("MPLCONFIGDIR", dir);
+        }
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot start `{}`: {e}", interpreter.executable.display()))?;
@@ -320,6 +342,7 @@ impl Worker {
                         exception: if r.timed_out { None } else { r.exception },
                         examples: r.examples,
                         failure,
+                        rich: r.rich,
                         cached: false,
                     };
                     return (outcome, end.then(|| r.dirty.is_some()));

@@ -8,6 +8,8 @@
 #    "line": int, "stdin": str|null, "timeout": float, "limit": int, "end": bool}
 #   {"op": "end"}   -> {"dirty": null | "why the worker must be replaced"}
 # A run with "end": true also closes the job: its reply carries "dirty".
+# A run's reply lists, besides the text, its "rich" items: matplotlib figures
+# and objects given to display(), each at a byte offset of the text.
 import builtins, gc, io, json, linecache, os, signal, sys, threading, types, warnings
 
 # doctest, traceback, shutil and tempfile are imported when first needed:
@@ -186,6 +188,119 @@ class _Capture(io.TextIOBase):
         return "".join(self.parts)
 
 
+# Rich output. display(obj), a builtin as in notebooks, records the first of
+# the object's _repr_html_, _repr_svg_, _repr_png_, _repr_markdown_ (else it
+# prints the repr); matplotlib figures (backend Agg, from the pool's
+# environment) are saved when pyplot.show() is called and when the snippet
+# ends. Each becomes {"at": byte offset in the text, "mime", "data" (images in
+# base64), "alt", "text": the repr, "figure"}. matplotlib is touched only if
+# the snippet imported pyplot.
+_RICH_LIMIT = 8 * 1024 * 1024
+_REPRS = (("_repr_html_", "text/html"), ("_repr_svg_", "image/svg+xml"),
+          ("_repr_png_", "image/png"), ("_repr_markdown_", "text/markdown"))
+_rich = {"items": None, "cap": None, "size": 0}
+
+
+def _add(mime, data, alt=None, text="", figure=False):
+    items, cap = _rich["items"], _rich["cap"]
+    if items is None:
+        return
+    _rich["size"] += len(data)
+    if _rich["size"] > _RICH_LIMIT:
+        cap.write("[mdbook-python: figures and displays past %d MiB are left out]\n" % (_RICH_LIMIT >> 20))
+        return
+    items.append({"at": cap.size, "mime": mime, "data": data, "alt": alt, "text": text,
+                  "figure": figure})
+
+
+def _b64(data):
+    import base64
+
+    return base64.b64encode(data.encode("utf-8") if isinstance(data, str) else bytes(data)).decode("ascii")
+
+
+def _save_figure(fig):
+    import matplotlib
+
+    fmt = "png" if _settings.get("figure_format") == "png" else "svg"
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "mdbook-python"}):
+        fig.savefig(buf, format=fmt, metadata={"Date": None} if fmt == "svg" else {"Software": None})
+    title = getattr(fig, "_suptitle", None)
+    alt = title.get_text() if title is not None else ""
+    for ax in fig.get_axes():
+        alt = alt or ax.get_title()
+    _add("image/" + ("svg+xml" if fmt == "svg" else "png"), _b64(buf.getvalue()), alt or None,
+         "<Figure>", True)
+
+
+def _figures(close_only=False):
+    """Save every open figure (unless close_only), then close them all."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None:
+        return
+    try:
+        if not close_only:
+            for num in plt.get_fignums():
+                _save_figure(plt.figure(num))
+    finally:
+        plt.close("all")
+
+
+def _show(*args, **kwargs):
+    _figures()
+
+
+def display(*objs, **kwargs):
+    """Show objects under the snippet the way a notebook would."""
+    for obj in objs:
+        if type(obj).__module__.startswith("matplotlib.") and hasattr(obj, "savefig"):
+            _save_figure(obj)
+            sys.modules["matplotlib.pyplot"].close(obj)
+            continue
+        text = repr(obj)
+        for name, mime in _REPRS:
+            method = None if isinstance(obj, type) else getattr(obj, name, None)
+            data = method() if callable(method) else None
+            if isinstance(data, tuple):
+                data = data[0]
+            if mime.startswith("image/") and isinstance(data, (str, bytes)):
+                data = _b64(data)
+            if isinstance(data, str):
+                _add(mime, data, type(obj).__name__, text)
+                break
+        else:
+            print(text)
+
+
+builtins.display = display
+
+
+class _PyplotHook:
+    """Gives matplotlib.pyplot a show() that saves the figures (Agg's own
+    show() only warns that it cannot show them)."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name != "matplotlib.pyplot":
+            return None
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        loader = spec and spec.loader
+        if loader is not None and hasattr(loader, "exec_module"):
+            load = loader.exec_module
+
+            def exec_module(module):
+                load(module)
+                module.show = _show
+
+            loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, _PyplotHook)
+
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)
 
 
@@ -241,6 +356,8 @@ def _exception(exc, filename, first_line):
 
     tb = _trim(exc.__traceback__)
     text = "".join(traceback.format_exception(type(exc), exc, tb))
+    # Frames of the worker inside the snippet's (display(), pyplot.show()).
+    text = "".join(l for l in text.splitlines(True) if not l.startswith('  File "%s"' % _SELF))
     line = None
     t = tb
     while t is not None:
@@ -255,6 +372,7 @@ def _exception(exc, filename, first_line):
         "mro": [c.__name__ for c in type(exc).__mro__],
         "message": str(exc),
         "line": line,
+        "module": getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None,
     }
 
 
@@ -311,13 +429,22 @@ def _run(req):
     stdin = req.get("stdin")
     sys.stdin = io.StringIO(stdin if stdin is not None else "")
     sys.stdout = sys.stderr = cap
-    reply = {"exception": None, "timed_out": False, "examples": []}
+    reply = {"exception": None, "timed_out": False, "examples": [], "rich": []}
+    _rich.update(items=reply["rich"], cap=cap, size=0)
     signal.setitimer(signal.ITIMER_REAL, float(req.get("timeout", 10)))
     try:
         if req.get("mode") == "pycon":
             _run_pycon(req, cap, reply["examples"])
         else:
             reply["exception"] = _run_code(req, cap)
+        try:
+            _figures()
+        except (_Timeout, _OutputLimit):
+            raise
+        except Exception as e:
+            text, record = _exception(e, req["file"], req["line"])
+            cap.force(text)
+            reply["exception"] = reply["exception"] or record
     except _Timeout as e:
         signal.setitimer(signal.ITIMER_REAL, 0)
         reply["timed_out"] = True
@@ -330,6 +457,11 @@ def _run(req):
         if os.getpid() != _WORKER_PID:
             # A process the snippet forked must never return into the worker.
             os._exit(0)
+        _rich.update(items=None, cap=None)
+        try:
+            _figures(close_only=True)
+        except Exception:
+            pass
         sys.stdout, sys.stderr, sys.stdin = sys.__stdout__, sys.__stderr__, sys.__stdin__
     reply["output"] = cap.text()
     reply["truncated"] = cap.truncated

@@ -51,6 +51,43 @@ pub fn runner_label_names() -> Vec<&'static str> {
     names
 }
 
+/// `source` made smaller for the bundle (every reader downloads its bytes;
+/// `front-end/` keeps the readable text): whole-line `//` comments go (with
+/// `python`, whole-line `#` comments too: the worker's Python), and each
+/// line's leading spaces shrink to a quarter, rounded up (JavaScript ignores
+/// indentation; the worker's Python is indented by fours, so its blocks keep
+/// their structure). `tests/browser/lib/book.mjs` applies the same rule.
+pub fn strip_comment_lines(source: &str, python: bool) -> String {
+    let mut out = String::with_capacity(source.len());
+    for line in source.split_inclusive('\n') {
+        let code = line.trim_start_matches(' ');
+        let t = code.trim_start();
+        if t.starts_with("//") || python && t.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - code.len();
+        out.extend(std::iter::repeat_n(' ', indent.div_ceil(4)));
+        out.push_str(code);
+    }
+    out
+}
+
+/// `css` without its `/* ... */` comments (and the line end after each).
+pub fn strip_css_comments(css: &str) -> String {
+    let mut out = String::with_capacity(css.len());
+    let mut rest = css;
+    while let Some(start) = rest.find("/*") {
+        out.push_str(&rest[..start]);
+        rest = match rest[start + 2..].find("*/") {
+            Some(end) => &rest[start + 2 + end + 2..],
+            None => "",
+        };
+        rest = rest.strip_prefix('\n').unwrap_or(rest);
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The file names, relative to the cache folder, that book.toml lists.
 pub const JS_PATH: &str = "assets/mdbook-python.js";
 pub const CSS_PATH: &str = "assets/mdbook-python.css";
@@ -61,6 +98,8 @@ pub fn bundle(
     output_limit: usize,
     labels: &Labels,
     quiz_labels: &crate::quiz::Labels,
+    figure_format: &str,
+    packages: &[String],
 ) -> (String, String) {
     let config = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
@@ -68,10 +107,12 @@ pub fn bundle(
         "outputLimit": output_limit,
         "labels": labels,
         "quizLabels": quiz_labels.to_js(),
+        "figureFormat": figure_format,
+        "packages": packages,
     });
     // `</` cannot appear in a JSON string we emit raw into a script file, but
     // escape it anyway so the prelude is also safe inline.
-    let worker = serde_json::to_string(WORKER_JS)
+    let worker = serde_json::to_string(&strip_comment_lines(WORKER_JS, true))
         .unwrap_or_default()
         .replace("</", "<\\/");
     let js = format!(
@@ -79,14 +120,50 @@ pub fn bundle(
         env!("CARGO_PKG_VERSION"),
         config.to_string().replace("</", "<\\/"),
         worker,
-        RUNNER_JS,
-        QUIZ_JS
+        strip_comment_lines(RUNNER_JS, false),
+        strip_comment_lines(QUIZ_JS, false)
     );
     let css = format!(
         "/* mdbook-python {} */\n{}\n{}\n",
         env!("CARGO_PKG_VERSION"),
-        RUNNER_CSS,
-        QUIZ_CSS
+        strip_css_comments(RUNNER_CSS),
+        strip_css_comments(QUIZ_CSS)
     );
     (js, css)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundle_drops_comments_and_shrinks_indentation() {
+        let js = "// a comment\nif (x) {\n    y(); // kept\n}\n";
+        assert_eq!(
+            strip_comment_lines(js, false),
+            "if (x) {\n y(); // kept\n}\n"
+        );
+        let py = "def f():\n    # gone\n    if x:\n        return (1,\n                2)\n";
+        assert_eq!(
+            strip_comment_lines(py, true),
+            "def f():\n if x:\n  return (1,\n    2)\n"
+        );
+        assert_eq!(
+            strip_css_comments("/* a\n b */\na { }\n/* c */b { }"),
+            "a { }\nb { }"
+        );
+    }
+
+    #[test]
+    fn the_worker_keeps_working_python() {
+        let (js, _) = bundle(
+            "pyodide/",
+            10,
+            &Labels::default(),
+            &Default::default(),
+            "svg",
+            &[],
+        );
+        assert!(js.contains("\\nclass Runner:\\n def __init__(self):\\n  self.sessions"));
+    }
 }

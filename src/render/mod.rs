@@ -9,6 +9,7 @@
 pub mod assets;
 pub mod html;
 
+use crate::execute::Rich;
 use crate::plan::{ChapterPlan, Mode, Skip, Snippet};
 use crate::scan::Scanned;
 use crate::verify::Verdict;
@@ -32,6 +33,9 @@ pub struct Context<'a> {
     pub browser_python: &'a str,
     pub output_limit: usize,
     pub labels: &'a assets::Labels,
+    /// The build interpreter's standard-library module names: a snippet
+    /// importing anything else needs the book's `packages` in the browser.
+    pub stdlib: &'a [String],
 }
 
 /// One replacement of a byte range.
@@ -161,6 +165,32 @@ fn html_block(
                 cx.python
             )));
         }
+        (None, Some(v)) if !v.rich.is_empty() => {
+            let shown = v.shown.as_deref().unwrap_or("");
+            let parts = parts(shown, &v.rich);
+            let alts = alts(s, &v.rich);
+            let pieces: Vec<html::Piece> = parts
+                .iter()
+                .map(|p| match p {
+                    Part::Text(t) => html::Piece::Text(t),
+                    Part::Rich(i) => {
+                        let r = &v.rich[*i];
+                        match r.mime.as_str() {
+                            "text/html" => html::Piece::Html(&r.data),
+                            "text/markdown" => html::Piece::Markdown(&r.data),
+                            mime => html::Piece::Image(mime, &r.data, &alts[*i]),
+                        }
+                    }
+                })
+                .collect();
+            inner.push_str(&html::rich_output(&labels.output(), &pieces));
+            if let Some(w) = &v.warning {
+                inner.push_str(&html::warning(
+                    "mdbook-python: this output block does not match what the code prints",
+                    w,
+                ));
+            }
+        }
         (None, Some(v)) => {
             if let Some(out) = &v.shown {
                 inner.push_str(&html::labelled_pre(
@@ -187,7 +217,7 @@ fn html_block(
             cx.browser_python, cx.python
         )));
     }
-    let data = serde_json::json!({
+    let mut data = serde_json::json!({
         "key": format!("{}#{}", plan.source, s.index),
         "file": plan.file.to_string_lossy(),
         "line": s.line,
@@ -201,7 +231,129 @@ fn html_block(
         "limit": cx.output_limit,
         "timeout": s.timeout,
     });
+    if crate::execute::cache::imports_third_party(&s.code, cx.stdlib) {
+        data["packages"] = serde_json::Value::Bool(true);
+    }
     Some(html::snippet(&data.to_string(), &inner))
+}
+
+/// A rich output cut into its pieces: text between the items, and items (by
+/// index into the verdict's `rich`), in output order.
+enum Part<'a> {
+    Text(&'a str),
+    Rich(usize),
+}
+
+fn parts<'a>(shown: &'a str, rich: &[Rich]) -> Vec<Part<'a>> {
+    let mut order: Vec<usize> = (0..rich.len()).collect();
+    order.sort_by_key(|&i| rich[i].at);
+    let mut out = Vec::new();
+    let mut from = 0;
+    for i in order {
+        let mut at = rich[i].at.clamp(from, shown.len());
+        while !shown.is_char_boundary(at) {
+            at -= 1;
+        }
+        let at = at.max(from);
+        if at > from {
+            out.push(Part::Text(&shown[from..at]));
+        }
+        out.push(Part::Rich(i));
+        from = at;
+    }
+    if from < shown.len() {
+        out.push(Part::Text(&shown[from..]));
+    }
+    out
+}
+
+/// Alt text of each item: the block's `alt=`, else a figure's title (or,
+/// for a displayed image, its class name), else `Figure N`.
+fn alts(s: &Snippet, rich: &[Rich]) -> Vec<String> {
+    let mut figures = 0;
+    rich.iter()
+        .map(|r| {
+            if r.figure {
+                figures += 1;
+            }
+            if let Some(a) = &s.attrs.alt {
+                return a.clone();
+            }
+            match &r.alt {
+                Some(a) if !a.trim().is_empty() => a.trim().to_string(),
+                _ if r.figure => format!("Figure {figures}"),
+                _ => "Image".to_string(),
+            }
+        })
+        .collect()
+}
+
+/// A fenced text block, each line behind the container prefix.
+fn fenced(body: &str, prefix: &str, nl: &str) -> String {
+    let longest = longest_run(body, '`');
+    let fence = "`".repeat(longest.max(2) + 1);
+    let mut out = format!("{prefix}{fence}text{nl}");
+    for line in body.lines() {
+        out.push_str(prefix);
+        out.push_str(line);
+        out.push_str(nl);
+    }
+    out.push_str(prefix);
+    out.push_str(&fence);
+    out
+}
+
+/// For renderers other than html: printed text in fenced blocks, figures
+/// and images as a `[figure: alt]` note, HTML tables as Markdown tables
+/// (other HTML and Markdown as the object's repr or source, as text).
+fn rich_text_block(s: &Snippet, v: &Verdict, prefix: &str, nl: &str) -> String {
+    let shown = v.shown.as_deref().unwrap_or("");
+    let alts = alts(s, &v.rich);
+    let blank = prefix.trim_end();
+    let sep = format!("{nl}{blank}{nl}");
+    let mut blocks = Vec::new();
+    for part in parts(shown, &v.rich) {
+        match part {
+            Part::Text(t) if t.trim().is_empty() => {}
+            Part::Text(t) => blocks.push(fenced(t, prefix, nl)),
+            Part::Rich(i) => {
+                let r = &v.rich[i];
+                let fallback = if r.text.is_empty() { &r.data } else { &r.text };
+                blocks.push(match r.mime.as_str() {
+                    "text/html" => match html::table_to_markdown(&r.data) {
+                        Some(table) => table
+                            .lines()
+                            .map(|l| format!("{prefix}{l}"))
+                            .collect::<Vec<_>>()
+                            .join(nl),
+                        None => fenced(fallback, prefix, nl),
+                    },
+                    "text/markdown" => fenced(&r.data, prefix, nl),
+                    _ => format!(
+                        "{prefix}\\[{}: {}\\]",
+                        if r.figure { "figure" } else { "image" },
+                        escape_markdown(&alts[i])
+                    ),
+                });
+            }
+        }
+    }
+    blocks.join(&sep)
+}
+
+/// Text that Markdown shows as written.
+fn escape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '!' | '&'
+        ) {
+            out.push('\\');
+        }
+        out.push(if c == '\n' || c == '\r' { ' ' } else { c });
+    }
+    out
 }
 
 fn text_block(
@@ -211,6 +363,12 @@ fn text_block(
     prefix: &str,
     nl: &str,
 ) -> Option<String> {
+    if let (None, Some(v)) = (&s.skip, verdict)
+        && !v.rich.is_empty()
+        && s.mode == Mode::Exec
+    {
+        return Some(rich_text_block(s, v, prefix, nl));
+    }
     let body = match (&s.skip, verdict) {
         (Some(Skip::MinPython(major, minor)), _) => {
             return Some(format!(
@@ -225,17 +383,7 @@ fn text_block(
     if s.mode == Mode::Pycon {
         return None;
     }
-    let longest = longest_run(&body, '`');
-    let fence = "`".repeat(longest.max(2) + 1);
-    let mut out = format!("{prefix}{fence}text{nl}");
-    for line in body.lines() {
-        out.push_str(prefix);
-        out.push_str(line);
-        out.push_str(nl);
-    }
-    out.push_str(prefix);
-    out.push_str(&fence);
-    Some(out)
+    Some(fenced(&body, prefix, nl))
 }
 
 fn longest_run(s: &str, c: char) -> usize {

@@ -198,3 +198,64 @@ fn labels_translate_the_widgets() {
         &js[..400]
     );
 }
+
+#[test]
+fn bless_refuses_a_file_that_changed_meanwhile() {
+    let t = BookTest::chapter("```python\nprint('new')\n```\n\n```output\nold\n```\n");
+    let (report, _) = t.run("html", mdbook_python::Mode::Bless);
+    assert_eq!(report.rewrites.len(), 1);
+    t.write("src/a.md", "edited by the author\n");
+    let (written, _, problems) =
+        mdbook_python::bless::write(&t.root().join("src"), report.rewrites);
+    assert_eq!(written, 0);
+    assert_eq!(
+        problems[0].message,
+        "this file changed while bless was running; it was not written"
+    );
+    assert_eq!(t.read("src/a.md"), "edited by the author\n");
+}
+
+#[test]
+fn bless_killed_midway_leaves_every_file_old_or_new() {
+    let chapters: Vec<(String, String)> = (0..80)
+        .map(|i| {
+            (
+                format!("c{i}.md"),
+                format!("# C{i}\n\n```python\nprint({i} + 1)\n```\n\n```output\nwrong\n```\n"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = chapters
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let t = BookTest::with(crate::harness::BOOK_TOML, &refs);
+    // Fill the cache so that bless spends its time writing.
+    let _ = Command::new(bin())
+        .arg("check")
+        .arg(t.root())
+        .output()
+        .unwrap();
+    for delay_ms in [0u64, 2, 5, 10, 20, 40] {
+        for (name, text) in &chapters {
+            t.write(&format!("src/{name}"), text);
+        }
+        let mut child = Command::new(bin())
+            .arg("bless")
+            .arg(t.root())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        for (i, (name, text)) in chapters.iter().enumerate() {
+            let now = t.read(&format!("src/{name}"));
+            let blessed = text.replace("wrong", &(i + 1).to_string());
+            assert!(
+                now == *text || now == blessed,
+                "{name} is neither old nor new after a kill at {delay_ms} ms: {now:?}"
+            );
+        }
+    }
+}

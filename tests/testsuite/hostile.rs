@@ -119,3 +119,53 @@ fn no_network_but_loopback() {
     );
     assert!(t.errors().is_empty(), "{:?}", t.errors());
 }
+
+#[test]
+fn a_non_utf8_chapter_is_named() {
+    let t = BookTest::chapter("# A\n");
+    std::fs::write(t.root().join("src/a.md"), b"# A \xff\xfe\n").unwrap();
+    let out = std::process::Command::new(crate::harness::bin())
+        .arg("check")
+        .arg(t.root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "mdbook-python: cannot load the book in {}: failed to read chapter `a.md`: stream did not contain valid UTF-8\n",
+            t.root().display()
+        )
+    );
+}
+
+#[test]
+fn a_chapter_with_ten_thousand_blocks() {
+    let mut chapter = String::from("# Many\n\n");
+    for i in 0..10_000 {
+        chapter.push_str(&format!("```python\nprint({i} * 2)\n```\n\n"));
+    }
+    let t = BookTest::chapter(&chapter);
+    let (report, texts) = t.run("html", mdbook_python::Mode::Build);
+    assert_eq!(report.errors(), 0);
+    assert_eq!(report.stats.programs, 10_000);
+    assert!(texts[0].contains(">19998&#10;<"));
+    assert_eq!(texts[0].matches("class=\"mdpy-snippet\"").count(), 10_000);
+}
+
+#[test]
+fn hostile_text_in_code_and_output_stays_text() {
+    let code = "print('{{#quiz evil.toml}}')\nprint('</pre></code></div><script>alert(1)</script>')\nx = '\" onmouseover=\"alert(2)'\n";
+    let t = BookTest::chapter(&format!("```python\n{code}```\n"));
+    assert!(t.errors().is_empty(), "{:?}", t.errors());
+    t.build().unwrap();
+    let html = t.main_html("a.md");
+    assert!(!html.contains("<script>alert"), "{html}");
+    // The quote stays escaped inside the data attribute: no attribute breakout.
+    assert!(
+        html.contains("&#92;&quot; onmouseover=&#92;&quot;alert(2)"),
+        "{html}"
+    );
+    assert!(html.contains("{{#quiz evil.toml}}\n&lt;/pre&gt;&lt;/code&gt;&lt;/div&gt;&lt;script&gt;alert(1)&lt;/script&gt;\n"), "{html}");
+    assert!(!html.contains("mdpy-quiz"), "no quiz from output: {html}");
+}

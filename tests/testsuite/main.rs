@@ -7,6 +7,8 @@ mod commands;
 mod errors;
 mod harness;
 mod hostile;
+mod parity;
 mod quizzes;
 mod refresher;
+mod rich;
 mod untouched;

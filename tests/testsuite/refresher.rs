@@ -81,3 +81,25 @@ fn the_refresher_builds_for_the_markdown_renderer_too() {
     );
     assert!(chapter.contains("Answers"), "with the answers at the end");
 }
+
+/// The user guide and the example book are books of their own, checked like
+/// the refresher: the plugin is general, not made for one book.
+#[test]
+fn the_guide_and_the_example_book_pass_check() {
+    for book in ["guide", "examples/data-tutorial"] {
+        let out = Command::new(crate::harness::bin())
+            .arg("check")
+            .arg(repo().join(book))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{book}: {err}");
+        assert!(err.contains(" 0 failed ("), "{book}: {err}");
+    }
+}
+
+#[test]
+fn the_example_book_runs_only_marked_blocks() {
+    let toml = std::fs::read_to_string(repo().join("examples/data-tutorial/book.toml")).unwrap();
+    assert!(toml.contains("run = \"marked\""));
+}

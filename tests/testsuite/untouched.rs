@@ -63,3 +63,27 @@ fn prose_around_python_blocks_is_unchanged() {
     assert!(out.starts_with(before), "{out:?}");
     assert!(out.ends_with(after), "{out:?}");
 }
+
+fn block() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "(```|~~~~|````)(python|py|pycon|output|stdin|text)(,norun|,session=a|,raises=E|,ellipsis|,bogus|)\n[a-z()'=0-9 ~>.\n]{0,40}(```|~~~~|````|)\n",
+        "(> |- |  )```python\n(> |  )print\\(1\\)\n(> |  )```\n",
+        piece(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    /// The rewriter (without execution) never panics on arbitrary Markdown
+    /// made of Python, output, stdin and pycon blocks in any container.
+    #[test]
+    fn the_rewriter_never_panics(pieces in prop::collection::vec(block(), 0..20), html in any::<bool>()) {
+        let text: String = pieces.concat();
+        let _ = mdbook_python::rewrite_offline(&text, html);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+        let _ = mdbook_python::rewrite_offline(&text, true);
+    }
+}

@@ -23,22 +23,32 @@ function mdbook() {
   return process.env.MDBOOK || (fs.existsSync(local) ? local : 'mdbook');
 }
 
+// Not part of a fixture's inputs: its build output and cache, and what tests/fixtures/rich-book/setup
+// installs beside it (a virtual environment, downloaded wheels).
+const LOCAL = new Set(['.mdbook-python', 'book', '.venv', '.wheels']);
+
 function hashTree(h, dir) {
   for (const name of fs.readdirSync(dir).sort()) {
     const p = path.join(dir, name);
-    if (name === '.mdbook-python' || name === 'book') continue;
+    if (LOCAL.has(name)) continue;
     if (fs.statSync(p).isDirectory()) hashTree(h, p);
     else h.update(p).update(fs.readFileSync(p));
   }
 }
+
+// The bundle drops whole-line comments and shrinks indentation to a quarter, as
+// src/render/assets.rs (strip_comment_lines) does.
+const strip = (s, py) => s.split(/(?<=\n)/).filter((l) => !(py ? /^\s*(\/\/|#)/ : /^\s*\/\//).test(l))
+  .map((l) => l.replace(/^ +/, (m) => ' '.repeat(Math.ceil(m.length / 4)))).join('');
+const stripCss = (s) => s.replace(/\/\*[^]*?\*\/\n?/g, '');
 
 // The binary embeds front-end/ when it is compiled: testing an older copy would mislead.
 function checkBundle(dir, bin) {
   const bundle = fs.readFileSync(path.join(dir, '.mdbook-python/assets/mdbook-python.js'), 'utf8');
   const fe = (f) => fs.readFileSync(path.join(REPO, 'front-end', f), 'utf8');
   const css = fs.readFileSync(path.join(dir, '.mdbook-python/assets/mdbook-python.css'), 'utf8');
-  const worker = JSON.stringify(fe('worker.js')).replace(/<\//g, '<\\/');
-  if (!bundle.includes(fe('runner.js')) || !bundle.includes(worker) || !css.includes(fe('runner.css'))) {
+  const worker = JSON.stringify(strip(fe('worker.js'), true)).replace(/<\//g, '<\\/');
+  if (!bundle.includes(strip(fe('runner.js'))) || !bundle.includes(worker) || !css.includes(stripCss(fe('runner.css')))) {
     throw new Error(`${bin} embeds an older front-end/: run \`cargo build\` in ${REPO}`);
   }
 }
@@ -57,7 +67,9 @@ export function buildBook(name = 'browser-book', { bundle = true } = {}) {
   const check = () => bundle && checkBundle(dir, bin);
   if (fs.existsSync(path.join(out, 'index.html'))) return check(), out;
   fs.rmSync(dir, { recursive: true, force: true });
-  fs.cpSync(src, dir, { recursive: true });
+  fs.cpSync(src, dir, { recursive: true, filter: (p) => !LOCAL.has(path.basename(p)) || p === src });
+  // A fixture's virtual environment is used where it is (book.toml says `python = ".venv/bin/python"`).
+  if (fs.existsSync(path.join(src, '.venv'))) fs.symlinkSync(path.join(src, '.venv'), path.join(dir, '.venv'));
   try {
     execFileSync(mdbook(), ['build', dir, '-d', out], {
       env: { ...process.env, MDBOOK_PREPROCESSOR__PYTHON__COMMAND: bin },
@@ -85,13 +97,18 @@ const TYPES = {
 
 /**
  * Serve `root` at / and Pyodide at /pyodide/ on 127.0.0.1 (random port).
- * `requests` records every path asked for, in order; `headers` are added to every answer.
+ * `requests` records every path asked for, in order; `headers` are added to every answer;
+ * `files` maps more paths (`/pyodide/x.whl`) to their contents, served before anything else.
  */
-export function serve(root, { headers = {} } = {}) {
+export function serve(root, { headers = {}, files = {} } = {}) {
   const requests = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
     requests.push(url.pathname);
+    if (Object.hasOwn(files, url.pathname)) {
+      res.writeHead(200, { 'Content-Type': TYPES[path.extname(url.pathname)] || 'application/octet-stream', ...headers });
+      return res.end(files[url.pathname]);
+    }
     let p = decodeURIComponent(url.pathname);
     let base = root;
     if (p.startsWith('/pyodide/')) {
