@@ -395,7 +395,7 @@
         return;
       }
       const pre = div.previousElementSibling;
-      if (div.mdpy.browser && pre && pre.matches('pre') && pre.querySelector('code')) {
+      if (div.mdpy.browser !== false && pre && pre.matches('pre') && pre.querySelector('code')) {
         const b = new Block(div, div.mdpy);
         blocks.push(b);
         b.setup();

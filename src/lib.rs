@@ -244,12 +244,10 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     // results, and resolving through a shim costs ~100 ms of CPU.
     let use_cache = config.cache && !options.no_cache;
     let _ = execute::cache::prepare_dir(&cache_dir);
-    let memo = cache_dir.join("interpreter.json");
-    let interpreter = match execute::interpreter::resolve(
-        &config.python,
-        root,
-        Some(memo.as_path()),
-    ) {
+    let memos: Vec<PathBuf> = std::iter::once(cache_dir.join("interpreter.json"))
+        .chain(execute::interpreter::user_memo(&config.python, root))
+        .collect();
+    let interpreter = match execute::interpreter::resolve(&config.python, root, &memos) {
         Ok(i) => i,
         Err(e) => {
             report.diagnostics.push(
@@ -306,6 +304,15 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         return report;
     }
 
+    // Programs name their file relative to the book root, wherever the
+    // command runs from: outputs (tracebacks) and cache keys stay the same.
+    if !options.display_root.as_os_str().is_empty() {
+        for p in jobs.iter_mut().flat_map(|j| j.programs.iter_mut()) {
+            if let Ok(rel) = p.file.strip_prefix(&options.display_root) {
+                p.file = rel.to_path_buf();
+            }
+        }
+    }
     timings.lap("plan");
     // 3. execute
     let cache = use_cache.then(|| execute::cache::Cache::new(&cache_dir));

@@ -1,41 +1,70 @@
-//! The result cache: one small JSON file per job under
-//! `<cache-dir>/results/`, named by a BLAKE3 hash of everything that can change
-//! what the job prints (the interpreter's exact build, the worker's code, each
-//! program's code, stdin, mode, timeout and output limit, in order; the figure
-//! format; and, for a job that imports a module outside the standard library,
-//! the installed packages and their versions). Prose and
-//! display-only attributes are not part of it. Files are written to a temporary
-//! name and renamed, so two builds at once never see half a file; an entry that
-//! does not parse is ignored and recomputed.
+//! The result cache: job outcomes keyed by a BLAKE3 hash of everything that
+//! can change what the job prints (the interpreter's exact build, the
+//! worker's code, each program's code, stdin, mode, timeout and output limit,
+//! in order; the figure format; and, for a job that imports a module outside
+//! the standard library, the installed packages and their versions). Prose
+//! and display-only attributes are not part of it.
+//!
+//! Results live in "pack" files under `<cache-dir>/results/`: a build reads
+//! every pack once and writes the results it computed as one new pack at the
+//! end (creating thousands of small files costs far more than the runs
+//! themselves on some file systems). Packs are written to a temporary name and
+//! renamed, so two builds at once never see half a file and never overwrite
+//! each other's pack; a pack that does not parse is ignored (its jobs run
+//! again); when packs pile up, a build merges the ones it read into one.
 
 use super::{Interpreter, Outcome};
 use crate::plan::{Job, Mode};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Bump when the meaning of a cached result changes.
-const FORMAT: &str = "mdbook-python cache v2";
+const FORMAT: &str = "mdbook-python cache v3";
+
+/// Merge the packs read when more than this many exist.
+const MAX_PACKS: usize = 8;
 
 pub struct Cache {
     dir: PathBuf,
+    /// Everything read from the packs at start.
+    known: HashMap<String, Vec<Outcome>>,
+    /// The packs that were read (merged away when there are too many).
+    packs: Vec<PathBuf>,
+    /// Results of this build, written by `flush`.
+    fresh: Mutex<Vec<(String, Vec<Outcome>)>>,
 }
 
 impl Cache {
-    /// A cache in `cache_dir` (created on first write, with a `.gitignore`).
+    /// Open the cache in `cache_dir`, reading every pack.
     pub fn new(cache_dir: &Path) -> Self {
+        let dir = cache_dir.join("results");
+        let mut known = HashMap::new();
+        let mut packs = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "pack")
+                    && let Ok(bytes) = std::fs::read(&path)
+                    && let Ok(map) = serde_json::from_slice::<HashMap<String, Vec<Outcome>>>(&bytes)
+                {
+                    known.extend(map);
+                    packs.push(path);
+                }
+            }
+        }
         Cache {
-            dir: cache_dir.join("results"),
+            dir,
+            known,
+            packs,
+            fresh: Mutex::new(Vec::new()),
         }
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.dir.join(&key[..2]).join(format!("{key}.json"))
-    }
-
-    /// The cached outcomes of a job, if present, whole and of the right length.
+    /// The cached outcomes of a job, if present and of the right length.
     pub fn get(&self, key: &str, programs: usize) -> Option<Vec<Outcome>> {
-        let bytes = std::fs::read(self.path(key)).ok()?;
-        let mut outcomes: Vec<Outcome> = serde_json::from_slice(&bytes).ok()?;
+        let mut outcomes = self.known.get(key)?.clone();
         if outcomes.len() != programs {
             return None;
         }
@@ -45,13 +74,47 @@ impl Cache {
         Some(outcomes)
     }
 
-    /// Store a job's outcomes. Failing to write is not an error: the next
-    /// build simply runs the job again.
+    /// Remember a job's outcomes, to be written by `flush`.
     pub fn put(&self, key: &str, outcomes: &[Outcome]) {
-        if let Ok(json) = serde_json::to_vec(outcomes) {
-            let _ = write_atomically(&self.path(key), &json);
+        if let Ok(mut fresh) = self.fresh.lock() {
+            fresh.push((key.to_string(), outcomes.to_vec()));
         }
     }
+
+    /// Write this build's results as one pack (merging all packs into one
+    /// when there are too many). Failing to write is not an error: the next
+    /// build simply runs those jobs again.
+    pub fn flush(&self) {
+        let fresh = self
+            .fresh
+            .lock()
+            .map(|mut f| std::mem::take(&mut *f))
+            .unwrap_or_default();
+        if fresh.is_empty() {
+            return;
+        }
+        let merge = self.packs.len() + 1 > MAX_PACKS;
+        let mut map: HashMap<&str, &Vec<Outcome>> = HashMap::new();
+        if merge {
+            map.extend(self.known.iter().map(|(k, v)| (k.as_str(), v)));
+        }
+        map.extend(fresh.iter().map(|(k, v)| (k.as_str(), v)));
+        let Ok(json) = serde_json::to_vec(&map) else {
+            return;
+        };
+        let name = format!("{}.pack", &blake3::hash(&json).to_hex()[..32]);
+        if write_atomically(&self.dir.join(name), &json).is_ok() && merge {
+            for old in &self.packs {
+                let _ = std::fs::remove_file(old);
+            }
+        }
+    }
+}
+
+/// BLAKE3 of the worker's source, computed once per process.
+fn worker_digest() -> &'static [u8] {
+    static DIGEST: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    DIGEST.get_or_init(|| *blake3::hash(super::pool::WORKER_SOURCE.as_bytes()).as_bytes())
 }
 
 /// The cache key of a job; `figure_format` is `svg` or `png`.
@@ -66,7 +129,7 @@ pub fn key(interpreter: &Interpreter, job: &Job, figure_format: &str) -> String 
         h.update(bytes);
     };
     field(FORMAT.as_bytes());
-    field(super::pool::WORKER_SOURCE.as_bytes());
+    field(worker_digest());
     field(interpreter.executable.as_os_str().as_encoded_bytes());
     field(interpreter.full_version.as_bytes());
     field(figure_format.as_bytes());
@@ -217,6 +280,31 @@ mod tests {
     }
 
     #[test]
+    fn packs_pile_up_then_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = Outcome {
+            output: "x".into(),
+            ..Outcome::failed(crate::execute::Failure::NotRun)
+        };
+        for i in 0..(MAX_PACKS + 2) {
+            let cache = Cache::new(dir.path());
+            cache.put(&format!("{i:064}"), std::slice::from_ref(&o));
+            cache.flush();
+        }
+        let packs = std::fs::read_dir(dir.path().join("results"))
+            .unwrap()
+            .count();
+        assert!(packs <= MAX_PACKS, "{packs} packs");
+        let cache = Cache::new(dir.path());
+        for i in 0..(MAX_PACKS + 2) {
+            assert!(
+                cache.get(&format!("{i:064}"), 1).is_some(),
+                "result {i} kept through merges"
+            );
+        }
+    }
+
+    #[test]
     fn round_trip_and_damaged_entries() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
@@ -232,11 +320,17 @@ mod tests {
             cached: false,
         };
         cache.put(&k, std::slice::from_ref(&o));
+        assert!(cache.get(&k, 1).is_none(), "written at flush");
+        cache.flush();
+        let cache = Cache::new(dir.path());
         let got = cache.get(&k, 1).unwrap();
         assert_eq!(got[0].output, "hi\n");
         assert!(got[0].cached);
         assert!(cache.get(&k, 2).is_none(), "wrong length is a miss");
-        std::fs::write(cache.path(&k), b"{not json").unwrap();
+        for e in std::fs::read_dir(dir.path().join("results")).unwrap() {
+            std::fs::write(e.unwrap().path(), b"{not json").unwrap();
+        }
+        let cache = Cache::new(dir.path());
         assert!(cache.get(&k, 1).is_none(), "a damaged entry is a miss");
     }
 }

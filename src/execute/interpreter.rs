@@ -53,27 +53,59 @@ struct Remembered {
 
 /// Run with `-s`, like the workers, so it sees the packages they see.
 const PROBE: &str = "import sys, json, os
-try:
-    from importlib import metadata
-    dists = sorted({'%s==%s' % (d.metadata['Name'], d.version) for d in metadata.distributions()})
-except Exception:
-    dists = []
-print(json.dumps([sys.executable, list(sys.version_info[:3]), sys.version, dists,
+print(json.dumps([sys.executable, list(sys.version_info[:3]), sys.version,
     sorted(getattr(sys, 'stdlib_module_names', ())),
     sorted({p for p in sys.path if p and os.path.isdir(p)})]))";
 
-/// Resolve `python` (a command or a path), using `memo` (a file in the cache
-/// folder) when what it depends on has not changed.
-pub fn resolve(python: &str, root: &Path, memo: Option<&Path>) -> Result<Interpreter, String> {
+/// The installed distributions, read from the `*.dist-info` / `*.egg-info`
+/// names in the interpreter's `sys.path` folders (their names carry the
+/// versions), as one digest: no Python needed.
+fn packages_digest(site_dirs: &[PathBuf]) -> String {
+    let mut names: Vec<String> = site_dirs
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".dist-info") || n.ends_with(".egg-info"))
+        .collect();
+    names.sort();
+    blake3::hash(names.join("\n").as_bytes())
+        .to_hex()
+        .to_string()
+}
+
+/// Where the interpreter facts are remembered across books and `clean`:
+/// `$XDG_CACHE_HOME/mdbook-python` or `~/.cache/mdbook-python`, one file per
+/// book root and configured command.
+pub fn user_memo(python: &str, root: &Path) -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    let id = blake3::hash(format!("{python}\0{}", root.display()).as_bytes()).to_hex();
+    Some(
+        base.join("mdbook-python")
+            .join("interpreters")
+            .join(format!("{}.json", &id[..32])),
+    )
+}
+
+/// Resolve `python` (a command or a path), using the first of `memos`
+/// (files in the cache folder and the user's cache) that is still valid, and
+/// writing the answer to all of them.
+pub fn resolve(python: &str, root: &Path, memos: &[PathBuf]) -> Result<Interpreter, String> {
     let fingerprint = fingerprint(python, root);
-    if let (Some(memo), Some(fp)) = (memo, &fingerprint)
-        && let Ok(text) = std::fs::read_to_string(memo)
-        && let Ok(r) = serde_json::from_str::<Remembered>(&text)
-        && &r.fingerprint == fp
-        && r.interpreter.executable.exists()
-        && r.site_mtimes == site_mtimes(&r.interpreter.site_dirs)
-    {
-        return Ok(r.interpreter);
+    if let Some(fp) = &fingerprint {
+        for memo in memos {
+            if let Ok(text) = std::fs::read_to_string(memo)
+                && let Ok(r) = serde_json::from_str::<Remembered>(&text)
+                && &r.fingerprint == fp
+                && r.interpreter.executable.exists()
+                && r.site_mtimes == site_mtimes(&r.interpreter.site_dirs)
+            {
+                return Ok(r.interpreter);
+            }
+        }
     }
     let output = Command::new(python)
         .args(["-s", "-c", PROBE])
@@ -89,15 +121,8 @@ pub fn resolve(python: &str, root: &Path, memo: Option<&Path>) -> Result<Interpr
         ));
     }
     let text = String::from_utf8_lossy(&output.stdout);
-    type Probe = (
-        PathBuf,
-        Vec<u32>,
-        String,
-        Vec<String>,
-        Vec<String>,
-        Vec<PathBuf>,
-    );
-    let (exe, v, full, dists, stdlib, site_dirs): Probe = serde_json::from_str(text.trim())
+    type Probe = (PathBuf, Vec<u32>, String, Vec<String>, Vec<PathBuf>);
+    let (exe, v, full, stdlib, site_dirs): Probe = serde_json::from_str(text.trim())
         .map_err(|_| format!("`{python}` did not answer like CPython: {}", text.trim()))?;
     if v.len() != 3 || v[0] != 3 {
         return Err(format!(
@@ -112,20 +137,20 @@ pub fn resolve(python: &str, root: &Path, memo: Option<&Path>) -> Result<Interpr
         },
         version: (v[0], v[1], v[2]),
         full_version: full,
-        packages: blake3::hash(dists.join("\n").as_bytes())
-            .to_hex()
-            .to_string(),
+        packages: packages_digest(&site_dirs),
         stdlib,
         site_dirs,
     };
-    if let (Some(memo), Some(fp)) = (memo, fingerprint) {
+    if let Some(fp) = fingerprint {
         let r = Remembered {
             fingerprint: fp,
             site_mtimes: site_mtimes(&interpreter.site_dirs),
             interpreter: interpreter.clone(),
         };
         if let Ok(json) = serde_json::to_string(&r) {
-            let _ = super::cache::write_atomically(memo, json.as_bytes());
+            for memo in memos {
+                let _ = super::cache::write_atomically(memo, json.as_bytes());
+            }
         }
     }
     Ok(interpreter)
@@ -215,7 +240,7 @@ mod tests {
     fn the_probe_reads_packages_stdlib_and_site_folders() {
         let dir = tempfile::tempdir().unwrap();
         let memo = dir.path().join("interpreter.json");
-        let Ok(i) = resolve("python3", dir.path(), Some(&memo)) else {
+        let Ok(i) = resolve("python3", dir.path(), std::slice::from_ref(&memo)) else {
             return; // no python3 on PATH: nothing to probe
         };
         assert_eq!(i.packages.len(), 64, "a BLAKE3 digest");
@@ -224,7 +249,12 @@ mod tests {
         }
         assert!(!i.site_dirs.is_empty());
         assert_eq!(
-            resolve("python3", dir.path(), Some(&memo)),
+            i.packages,
+            packages_digest(&i.site_dirs),
+            "read from dist-info names"
+        );
+        assert_eq!(
+            resolve("python3", dir.path(), std::slice::from_ref(&memo)),
             Ok(i),
             "remembered"
         );

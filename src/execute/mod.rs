@@ -161,6 +161,9 @@ pub fn run(
             }
             results[i] = Some(outcomes);
         }
+        if let Some(c) = cache {
+            c.flush();
+        }
     }
     let results = results.into_iter().map(|r| r.unwrap_or_default()).collect();
     (results, stats)

@@ -217,20 +217,31 @@ fn html_block(
             cx.browser_python, cx.python
         )));
     }
+    // Only what the front end needs, and only when it differs from the
+    // default: this lands in every page (and twice in print.html).
     let mut data = serde_json::json!({
         "key": format!("{}#{}", plan.source, s.index),
-        "file": plan.file.to_string_lossy(),
-        "line": s.line,
         "code": s.code,
-        "hidden": s.hidden,
-        "session": s.attrs.session,
-        "stdin": s.stdin.as_ref().map(|a| a.text.replace("\r\n", "\n")),
-        "raises": s.attrs.raises,
-        "browser": s.no_browser.is_none(),
-        "differs": s.attrs.browser_differs,
-        "limit": cx.output_limit,
-        "timeout": s.timeout,
     });
+    if !s.hidden.is_empty() {
+        data["hidden"] = serde_json::json!(s.hidden);
+    }
+    if let Some(session) = &s.attrs.session {
+        data["session"] = serde_json::json!(session);
+        data["file"] = serde_json::json!(plan.file.to_string_lossy());
+    }
+    if let Some(stdin) = &s.stdin {
+        data["stdin"] = serde_json::json!(stdin.text.replace("\r\n", "\n"));
+    }
+    if let Some(raises) = &s.attrs.raises {
+        data["raises"] = serde_json::json!(raises);
+    }
+    if s.no_browser.is_some() {
+        data["browser"] = serde_json::json!(false);
+    }
+    if s.attrs.browser_differs {
+        data["differs"] = serde_json::json!(true);
+    }
     if crate::execute::cache::imports_third_party(&s.code, cx.stdlib) {
         data["packages"] = serde_json::Value::Bool(true);
     }

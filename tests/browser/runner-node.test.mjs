@@ -38,10 +38,10 @@ test('the worker core runs under Node and prints what the build printed', async 
   let checked = 0;
   for (const page of ['runner.html', 'asyncio.html', 'deeper/sessions.html']) {
     for (const { data, build } of snippets(fs.readFileSync(path.join(root, page), 'utf8'))) {
-      if (!data.browser) continue;
+      if (data.browser === false) continue;
       const m = {
         id: ++id, code: data.code, hidden: data.hidden, filename: '<block>', stdin: data.stdin,
-        session: data.session && data.file + '\n' + data.session, limit: data.limit,
+        session: data.session && data.file + "\n" + data.session, limit: data.limit || 65536,
       };
       const res = await core.run(m);
       const out = posted.filter((p) => p.type === 'out' && p.id === m.id).map((p) => p.text).join('');

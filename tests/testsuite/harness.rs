@@ -125,3 +125,13 @@ impl BookTest {
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mdbook-python"))
 }
+
+/// Tests that run a whole book of real snippets (the refresher, ten thousand
+/// blocks) take this lock, so they do not run at the same time: the
+/// refresher's timing claims hold with margin on a loaded 2-core machine,
+/// not with four heavy runs at once; and the first run fills the cache that
+/// the others then read.
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}

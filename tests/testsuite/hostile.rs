@@ -141,6 +141,7 @@ fn a_non_utf8_chapter_is_named() {
 
 #[test]
 fn a_chapter_with_ten_thousand_blocks() {
+    let _heavy = crate::harness::heavy();
     let mut chapter = String::from("# Many\n\n");
     for i in 0..10_000 {
         chapter.push_str(&format!("```python\nprint({i} * 2)\n```\n\n"));

@@ -206,6 +206,7 @@ fn without_pyodide_the_error_says_how_to_install_it() {
 
 #[test]
 fn the_refresher_passes_check_browser() {
+    let _heavy = crate::harness::heavy();
     if pyodide().is_none() {
         return;
     }

@@ -10,6 +10,7 @@ fn repo() -> &'static Path {
 
 #[test]
 fn the_refresher_passes_check() {
+    let _heavy = crate::harness::heavy();
     let out = Command::new(crate::harness::bin())
         .arg("check")
         .arg(repo())
@@ -57,6 +58,7 @@ fn the_summary_covers_every_topic_of_the_outline() {
 
 #[test]
 fn the_refresher_builds_for_the_markdown_renderer_too() {
+    let _heavy = crate::harness::heavy();
     let out = tempfile::tempdir().unwrap();
     let mut md = mdbook_driver::MDBook::load(repo()).unwrap();
     md.config.build.build_dir = out.path().to_path_buf();
@@ -86,6 +88,7 @@ fn the_refresher_builds_for_the_markdown_renderer_too() {
 /// the refresher: the plugin is general, not made for one book.
 #[test]
 fn the_guide_and_the_example_book_pass_check() {
+    let _heavy = crate::harness::heavy();
     for book in ["guide", "examples/data-tutorial"] {
         let out = Command::new(crate::harness::bin())
             .arg("check")
