@@ -175,6 +175,9 @@ struct Chapter {
     scanned: scan::Scanned,
     plan: Option<ChapterPlan>,
     quizzes: Vec<quizzes::Planned>,
+    /// The chapter-cache key (warm builds), and the content found under it.
+    key: Option<String>,
+    cached: Option<execute::chapters::Rendered>,
 }
 
 /// Run the whole pipeline over `book`, rewriting its chapters in place (in
@@ -218,6 +221,8 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                 text: ch.content.clone(),
                 plan: None,
                 quizzes: Vec::new(),
+                key: None,
+                cached: None,
             });
         }
     }
@@ -260,9 +265,52 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     let version = (interpreter.version.0, interpreter.version.1);
 
     timings.lap("scan");
+    // A chapter whose every input is unchanged is taken whole from the
+    // chapter cache (builds only): no planning, running or rendering.
+    let mut chapter_cache = (use_cache && options.mode == Mode::Build)
+        .then(|| execute::chapters::Chapters::open(&cache_dir));
+    if let Some(cc) = &chapter_cache {
+        let config_text = format!("{config:?}\0{target:?}\0{}", src.display());
+        let interp_text = format!("{interpreter:?}");
+        let parity_stamp = execute::chapters::dir_stamp(&cache_dir.join("browser"));
+        for ch in chapters.iter_mut() {
+            let dir = root
+                .join(&ctx.config.book.src)
+                .join(Path::new(&ch.source).parent().unwrap_or(Path::new("")));
+            let quiz_files: Vec<u8> = ch
+                .scanned
+                .quizzes
+                .iter()
+                .flat_map(|d| std::fs::read(dir.join(&d.path)).unwrap_or_default())
+                .collect();
+            let key = execute::chapters::key(&[
+                config_text.as_bytes(),
+                interp_text.as_bytes(),
+                parity_stamp.as_bytes(),
+                ch.source.as_bytes(),
+                ch.text.as_bytes(),
+                &quiz_files,
+            ]);
+            ch.cached = cc.get(&key).cloned();
+            ch.key = Some(key);
+        }
+    }
+
     // 2. plan
     let mut jobs = Vec::new();
     for (i, ch) in chapters.iter_mut().enumerate() {
+        if ch.cached.is_some() {
+            // Its quizzes still take part in the book-wide id check.
+            let source_dir = Path::new(&ch.source).parent().unwrap_or(Path::new(""));
+            let place = quizzes::ChapterPlace {
+                file: &ch.file,
+                source: &ch.source,
+                dir_on_disk: root.join(&ctx.config.book.src).join(source_dir),
+                dir_display: src.join(source_dir),
+            };
+            ch.quizzes = quizzes::plan(&ch.text, &ch.scanned, &place).0;
+            continue;
+        }
         match plan::plan(
             &ch.file,
             &ch.source,
@@ -409,7 +457,19 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     };
     let mut new_text: HashMap<String, String> = HashMap::new();
     for (i, ch) in chapters.iter().enumerate() {
+        if let Some(c) = &ch.cached {
+            report.stats.cached += c.programs;
+            report.stats.programs += c.programs;
+            new_text.insert(ch.source.clone(), c.content.clone());
+            continue;
+        }
         let Some(p) = &ch.plan else { continue };
+        let diagnostics_before = report.diagnostics.len();
+        let programs: usize = jobs
+            .iter()
+            .flat_map(|j| &j.programs)
+            .filter(|p| p.id.chapter == i)
+            .count();
         let verdicts: Vec<Option<verify::Verdict>> = p
             .snippets
             .iter()
@@ -483,10 +543,33 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         if options.mode == Mode::Build {
             let mut edits = render::snippet_edits(&ch.text, &ch.scanned, p, &verdicts, &cx);
             edits.append(&mut quiz_edits);
+            let content = render::splice(&ch.text, &mut edits);
+            if let (Some(cc), Some(key)) = (chapter_cache.as_mut(), &ch.key)
+                && report.diagnostics.len() == diagnostics_before
+            {
+                cc.put(
+                    key.clone(),
+                    execute::chapters::Rendered {
+                        content: content.clone(),
+                        programs,
+                    },
+                );
+            }
             if !edits.is_empty() {
-                new_text.insert(ch.source.clone(), render::splice(&ch.text, &mut edits));
+                new_text.insert(ch.source.clone(), content);
             }
         }
+    }
+    report.snippets = report.stats.programs;
+    if let Some(cc) = chapter_cache.take()
+        && report.errors() == 0
+    {
+        let used: Vec<String> = chapters
+            .iter()
+            .filter(|c| c.cached.is_some())
+            .filter_map(|c| c.key.clone())
+            .collect();
+        cc.flush(&used);
     }
     if options.mode == Mode::Build && report.errors() == 0 {
         book.for_each_chapter_mut(|ch| {

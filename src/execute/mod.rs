@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod cache;
+pub mod chapters;
 pub mod interpreter;
 pub mod pool;
 

@@ -297,6 +297,7 @@ fn fixture_figures_are_the_same_on_every_build_and_png_on_request() {
     let (r1, first) = t.run("html", mdbook_python::Mode::Build);
     assert_eq!((r1.errors(), r1.stats.cached), (0, 0));
     std::fs::remove_dir_all(t.root().join(".mdbook-python/results")).unwrap();
+    std::fs::remove_file(t.root().join(".mdbook-python/chapters.json")).unwrap();
     let (r2, second) = t.run("html", mdbook_python::Mode::Build);
     assert_eq!((r2.errors(), r2.stats.cached), (0, 0));
     assert!(
