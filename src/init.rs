@@ -56,7 +56,7 @@ fn table<'a>(parent: &'a mut Table, key: &str) -> Result<&'a mut Table, String> 
 /// The command: edit `dir/book.toml` in place (atomically).
 pub fn run(dir: &Path) -> Result<Vec<String>, String> {
     let path = dir.join("book.toml");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let text = crate::execute::fs::read_text_or_error(&path).map_err(|e| {
         format!(
             "cannot read {}: {e} (run `mdbook init` first to create a book)",
             path.display()

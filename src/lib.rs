@@ -281,7 +281,11 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                 .scanned
                 .quizzes
                 .iter()
-                .flat_map(|d| std::fs::read(dir.join(&d.path)).unwrap_or_default())
+                .flat_map(|d| {
+                    execute::fs::read_text(&dir.join(&d.path))
+                        .unwrap_or_default()
+                        .into_bytes()
+                })
                 .collect();
             let key = execute::chapters::key(&[
                 config_text.as_bytes(),

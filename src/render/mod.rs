@@ -83,6 +83,13 @@ pub fn snippet_edits(
                 text: clean,
             });
         }
+        // Other renderers cannot hide lines: drop hidden lines from the code.
+        if cx.target == Target::Text
+            && !s.hidden.is_empty()
+            && let Some(edit) = visible_body(text, fence, s, nl)
+        {
+            edits.push(edit);
+        }
         // The region after the fence that we own: any stdin/output blocks.
         let end = [&s.stdin, &s.expected]
             .iter()
@@ -113,6 +120,28 @@ pub fn snippet_edits(
         }
     }
     edits
+}
+
+/// Replace a fence's body (between its opening and closing lines) with the
+/// snippet's visible lines, each behind the container prefix.
+fn visible_body(text: &str, fence: &crate::scan::Fence, s: &Snippet, nl: &str) -> Option<Edit> {
+    let open_end = fence.span.start + text[fence.span.start..].find('\n')? + 1;
+    let close_start = text[..fence.span.end].rfind('\n')? + 1;
+    if close_start < open_end {
+        return None;
+    }
+    let mut body = String::new();
+    for (i, line) in s.code.lines().enumerate() {
+        if !s.hidden.contains(&i) {
+            body.push_str(&fence.prefix);
+            body.push_str(line);
+            body.push_str(nl);
+        }
+    }
+    Some(Edit {
+        range: open_end..close_start,
+        text: body,
+    })
 }
 
 /// The info string mdBook gets: the language, and mdBook's own `hidelines=`.

@@ -256,3 +256,16 @@ fn check_from_elsewhere_and_build_share_the_cache() {
         texts[0]
     );
 }
+
+#[test]
+fn other_renderers_leave_hidden_lines_out() {
+    let t = BookTest::chapter(
+        "- item\n\n  ```python\n  ~import math\n  print(math.floor(2.5))\n  ```\n",
+    );
+    let (report, texts) = t.run("markdown", mdbook_python::Mode::Build);
+    assert_eq!(report.errors(), 0, "{:?}", report.diagnostics);
+    assert_eq!(
+        texts[0],
+        "- item\n\n  ```python\n  print(math.floor(2.5))\n  ```\n\n  ```text\n  2\n  ```\n"
+    );
+}
