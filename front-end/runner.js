@@ -386,6 +386,22 @@
     }
   }
 
+  // The code as built: the page's own text (mdBook's hidden lines are the
+  // `.boring` spans), so the page data need not repeat it.
+  function readCode(code) {
+    const text = code.textContent;
+    const hidden = [];
+    code.querySelectorAll('.boring').forEach((span) => {
+      const r = document.createRange();
+      r.setStart(code, 0);
+      r.setEndBefore(span);
+      const first = r.toString().split('\n').length - 1;
+      const n = span.textContent.replace(/\n$/, '').split('\n').length;
+      for (let i = 0; i < n; i++) hidden.push(first + i);
+    });
+    return { code: text.endsWith('\n') ? text : text + '\n', hidden };
+  }
+
   function init() {
     document.querySelectorAll('div.mdpy-snippet[data-mdpy]').forEach((div) => {
       if (div.mdpy) return;
@@ -396,6 +412,7 @@
       }
       const pre = div.previousElementSibling;
       if (div.mdpy.browser !== false && pre && pre.matches('pre') && pre.querySelector('code')) {
+        if (div.mdpy.code == null) Object.assign(div.mdpy, readCode(pre.querySelector('code')));
         const b = new Block(div, div.mdpy);
         blocks.push(b);
         b.setup();

@@ -248,13 +248,11 @@ fn html_block(
     }
     // Only what the front end needs, and only when it differs from the
     // default: this lands in every page (and twice in print.html).
+    // The code itself is not repeated: the runner reads it from the page's
+    // own code block (hidden lines are mdBook's `.boring` spans).
     let mut data = serde_json::json!({
         "key": format!("{}#{}", plan.source, s.index),
-        "code": s.code,
     });
-    if !s.hidden.is_empty() {
-        data["hidden"] = serde_json::json!(s.hidden);
-    }
     if let Some(session) = &s.attrs.session {
         data["session"] = serde_json::json!(session);
         data["file"] = serde_json::json!(plan.file.to_string_lossy());

@@ -12,11 +12,28 @@ const unescape = (s) => s.replace(/&(#\d+|#x[\da-f]+|lt|gt|amp|quot|apos);/gi, (
   e[0] === '#' ? String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : +e.slice(1))
     : { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }[e]));
 
+// The code of a snippet is the page's own code block (hidden lines are the
+// `.boring` spans), as the runner reads it.
+function codeBefore(html) {
+  const m = /<pre><code class="language-python[^"]*">([^]*?)<\/code><\/pre>\s*$/.exec(html);
+  if (!m) return { code: '', hidden: [] };
+  const lines = m[1].split('\n');
+  // mdBook wraps each hidden line in its own span.
+  const hidden = [];
+  lines.forEach((line, i) => line.includes('<span class="boring">') && hidden.push(i));
+  const text = unescape(m[1].replace(/<[^>]+>/g, ''));
+  return { code: text.endsWith('\n') ? text : text + '\n', hidden };
+}
+
 function snippets(html) {
-  return html.split('<div class="mdpy-snippet" data-mdpy="').slice(1).map((chunk) => {
+  const parts = html.split('<div class="mdpy-snippet" data-mdpy="');
+  return parts.slice(1).map((chunk, n) => {
+    const before = parts[n].split('</div>').pop();
     const build = /^[^]*?<div class="mdpy-output" data-origin="build">[^]*?<code class="nohighlight">([^]*?)<\/code>/
       .exec(chunk.split('<div class="mdpy-snippet"')[0].split('</main>')[0]);
-    return { data: JSON.parse(unescape(chunk.slice(0, chunk.indexOf('"')))), build: build ? unescape(build[1]) : '' };
+    const data = JSON.parse(unescape(chunk.slice(0, chunk.indexOf('"'))));
+    if (data.code == null) Object.assign(data, codeBefore(before));
+    return { data, build: build ? unescape(build[1]) : '' };
   });
 }
 

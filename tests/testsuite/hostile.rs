@@ -157,14 +157,16 @@ fn a_chapter_with_ten_thousand_blocks() {
 #[test]
 fn hostile_text_in_code_and_output_stays_text() {
     let code = "print('{{#quiz evil.toml}}')\nprint('</pre></code></div><script>alert(1)</script>')\nx = '\" onmouseover=\"alert(2)'\n";
-    let t = BookTest::chapter(&format!("```python\n{code}```\n"));
+    let t = BookTest::chapter(&format!(
+        "```python\n{code}input()\n```\n\n```stdin\n\" onmouseover=\"alert(3)\n```\n"
+    ));
     assert!(t.errors().is_empty(), "{:?}", t.errors());
     t.build().unwrap();
     let html = t.main_html("a.md");
     assert!(!html.contains("<script>alert"), "{html}");
     // The quote stays escaped inside the data attribute: no attribute breakout.
     assert!(
-        html.contains("&#92;&quot; onmouseover=&#92;&quot;alert(2)"),
+        html.contains("&#92;&quot; onmouseover=&#92;&quot;alert(3)"),
         "{html}"
     );
     assert!(html.contains("{{#quiz evil.toml}}\n&lt;/pre&gt;&lt;/code&gt;&lt;/div&gt;&lt;script&gt;alert(1)&lt;/script&gt;\n"), "{html}");
