@@ -221,7 +221,7 @@ async function mdpyBoot(opts) {
     delete WebAssembly.promising;
   }
   const load = opts.loadPyodide || (await import(opts.indexURL + 'pyodide.mjs')).loadPyodide;
-  const py = await load(opts.loadPyodide ? {} : { indexURL: opts.indexURL });
+  const py = await load(opts.loadPyodide ? {} : { indexURL: opts.indexURL, env: { PYTHONHASHSEED: '0' } });
   post({ type: 'progress', text: 'start' });
   if (opts.interrupt) py.setInterruptBuffer(opts.interrupt);
   let emit = null;

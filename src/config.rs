@@ -162,7 +162,7 @@ impl Config {
         };
         let mut errors = Vec::new();
         let err = |key: &str, msg: String| {
-            let line = book_toml.map_or(0, |t| line_of_key(t, key));
+            let line = book_toml.map_or(0, |t| line_of_key(t, "preprocessor.python", key));
             Diagnostic::error("book.toml", line, msg)
         };
         for (key, value) in map {
@@ -263,7 +263,10 @@ impl Config {
                 "labels" => match value.as_object() {
                     Some(table) => {
                         if let Err(mut e) =
-                            read_labels(table, &mut config, |k| err(k, String::new()))
+                            read_labels(table, &mut config, |k| {
+                                let line = book_toml.map_or(0, |t| line_of_key(t, "preprocessor.python.labels", k));
+                                Diagnostic::error("book.toml", line, String::new())
+                            })
                         {
                             errors.append(&mut e);
                         }
@@ -401,13 +404,13 @@ fn camel_to_kebab(s: &str) -> String {
     out
 }
 
-/// The 1-based line of `key = ` inside `[preprocessor.python]` of book.toml.
-fn line_of_key(book_toml: &str, key: &str) -> usize {
+/// The 1-based line of `key = ` inside the table `table` of book.toml.
+fn line_of_key(book_toml: &str, table: &str, key: &str) -> usize {
     let mut in_table = false;
     for (i, line) in book_toml.lines().enumerate() {
         let t = line.trim();
         if t.starts_with('[') {
-            in_table = t.trim_matches(|c| c == '[' || c == ']').trim() == "preprocessor.python";
+            in_table = t.trim_matches(|c| c == '[' || c == ']').trim() == table;
             continue;
         }
         if in_table

@@ -367,7 +367,8 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     }
     timings.lap("plan");
     // 3. execute
-    let cache = use_cache.then(|| execute::cache::Cache::new(&cache_dir));
+    // Read the result packs only when something is left to run or look up.
+    let cache = (use_cache && !jobs.is_empty()).then(|| execute::cache::Cache::new(&cache_dir));
     let settings = execute::pool::Settings {
         jobs: config.jobs,
         limits: config.rlimits(),

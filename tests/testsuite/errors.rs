@@ -196,3 +196,16 @@ fn run_marked_runs_only_marked_blocks() {
     assert_eq!(report.snippets, 1);
     assert!(texts[0].contains("ran&#10;"));
 }
+
+#[test]
+fn an_unknown_label_names_its_line() {
+    let toml = BOOK_TOML.replace(
+        "jobs = 2",
+        "jobs = 2\n\n[preprocessor.python.labels]\nrun = \"Los\"\nrnu = \"x\"",
+    );
+    let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
+    assert_eq!(
+        t.errors(),
+        vec!["error: unknown label `rnu` in [preprocessor.python.labels]\n  --> book.toml:9\n   = help: did you mean `run`?".to_string()]
+    );
+}
