@@ -303,16 +303,17 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     // 2. plan
     let mut jobs = Vec::new();
     for (i, ch) in chapters.iter_mut().enumerate() {
+        let source_dir = Path::new(&ch.source).parent().unwrap_or(Path::new(""));
+        let place = quizzes::ChapterPlace {
+            file: &ch.file,
+            source: &ch.source,
+            dir_on_disk: root.join(&ctx.config.book.src).join(source_dir),
+            dir_display: src.join(source_dir),
+        };
+        let (planned, mut quiz_errors) = quizzes::plan(&ch.text, &ch.scanned, &place);
         if ch.cached.is_some() {
             // Its quizzes still take part in the book-wide id check.
-            let source_dir = Path::new(&ch.source).parent().unwrap_or(Path::new(""));
-            let place = quizzes::ChapterPlace {
-                file: &ch.file,
-                source: &ch.source,
-                dir_on_disk: root.join(&ctx.config.book.src).join(source_dir),
-                dir_display: src.join(source_dir),
-            };
-            ch.quizzes = quizzes::plan(&ch.text, &ch.scanned, &place).0;
+            ch.quizzes = planned;
             continue;
         }
         match plan::plan(
@@ -329,15 +330,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             }
             Err(mut e) => report.diagnostics.append(&mut e),
         }
-        let source_dir = Path::new(&ch.source).parent().unwrap_or(Path::new(""));
-        let place = quizzes::ChapterPlace {
-            file: &ch.file,
-            source: &ch.source,
-            dir_on_disk: root.join(&ctx.config.book.src).join(source_dir),
-            dir_display: src.join(source_dir),
-        };
-        let (planned, mut errors) = quizzes::plan(&ch.text, &ch.scanned, &place);
-        report.diagnostics.append(&mut errors);
+        report.diagnostics.append(&mut quiz_errors);
         jobs.extend(quizzes::jobs(
             i,
             &planned,
