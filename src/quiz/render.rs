@@ -135,7 +135,7 @@ impl Default for Labels {
 impl Labels {
     /// The labels as the JSON object `quiz.js` reads from `MDPY_CONFIG.quizLabels`.
     pub fn to_js(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("labels serialize")
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 

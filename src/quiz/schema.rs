@@ -212,7 +212,7 @@ pub(crate) fn extract_marks(text: &str) -> (String, Vec<std::ops::Range<usize>>)
             open = None;
             rest = &rest[2..];
         } else {
-            let c = rest.chars().next().unwrap();
+            let Some(c) = rest.chars().next() else { break };
             out.push(c);
             rest = &rest[c.len_utf8()..];
         }
