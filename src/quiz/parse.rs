@@ -80,6 +80,26 @@ impl Cx<'_> {
 
     /// Warn about keys of `table` not in `known` (mdbook-quiz ignores them
     /// too, but a misspelt key is usually a mistake).
+    /// Warn about unknown keys under `prompt.` and `answer.` of a question;
+    /// returns the question's name for messages.
+    fn unknown_prompt_answer_keys(
+        &mut self,
+        q: &Q,
+        prompt: Option<&DeTable>,
+        answer: Option<&DeTable>,
+        prompt_keys: &[&str],
+        answer_keys: &[&str],
+    ) -> String {
+        let owner = q.owner();
+        if let Some(t) = prompt {
+            self.unknown_keys(t, prompt_keys, "prompt.", &owner);
+        }
+        if let Some(t) = answer {
+            self.unknown_keys(t, answer_keys, "answer.", &owner);
+        }
+        owner
+    }
+
     fn unknown_keys(&mut self, table: &DeTable, known: &[&str], prefix: &str, owner: &str) {
         for (key, _) in table.iter() {
             let name = key.get_ref().as_ref();
@@ -539,13 +559,7 @@ fn multiple_choice(
     prompt: Option<&DeTable>,
     answer: Option<&DeTable>,
 ) -> Option<Kind> {
-    let owner = q.owner();
-    if let Some(t) = prompt {
-        cx.unknown_keys(t, &MC_PROMPT, "prompt.", &owner);
-    }
-    if let Some(t) = answer {
-        cx.unknown_keys(t, &MC_ANSWER, "answer.", &owner);
-    }
+    let owner = cx.unknown_prompt_answer_keys(q, prompt, answer, &MC_PROMPT, &MC_ANSWER);
     let text = q.string(cx, prompt, "prompt.", "prompt", true);
     let distractors = q.strings(cx, prompt, "prompt.", "distractors", true);
     let answer_index = q.integer(cx, prompt, "prompt.", "answerIndex", 0);
@@ -631,13 +645,7 @@ fn short_answer(
     prompt: Option<&DeTable>,
     answer: Option<&DeTable>,
 ) -> Option<Kind> {
-    let owner = q.owner();
-    if let Some(t) = prompt {
-        cx.unknown_keys(t, &SA_PROMPT, "prompt.", &owner);
-    }
-    if let Some(t) = answer {
-        cx.unknown_keys(t, &SA_ANSWER, "answer.", &owner);
-    }
+    let owner = cx.unknown_prompt_answer_keys(q, prompt, answer, &SA_PROMPT, &SA_ANSWER);
     let text = q.string(cx, prompt, "prompt.", "prompt", true);
     let response = match q.string(cx, prompt, "prompt.", "response", false) {
         None => Some(Response::Short),
@@ -677,13 +685,7 @@ fn short_answer(
 }
 
 fn tracing(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<&DeTable>) -> Option<Kind> {
-    let owner = q.owner();
-    if let Some(t) = prompt {
-        cx.unknown_keys(t, &TR_PROMPT, "prompt.", &owner);
-    }
-    if let Some(t) = answer {
-        cx.unknown_keys(t, &TR_ANSWER, "answer.", &owner);
-    }
+    let owner = cx.unknown_prompt_answer_keys(q, prompt, answer, &TR_PROMPT, &TR_ANSWER);
     let program = q.string(cx, prompt, "prompt.", "program", true);
     let language = q.string(cx, prompt, "prompt.", "language", false);
 
