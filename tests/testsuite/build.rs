@@ -237,16 +237,7 @@ fn an_unchanged_book_runs_no_python_and_an_edit_reruns_one_chapter() {
 #[test]
 fn check_from_elsewhere_and_build_share_the_cache() {
     let t = BookTest::chapter("```python,raises=ValueError\nraise ValueError('x')\n```\n");
-    let out = std::process::Command::new(crate::harness::bin())
-        .arg("check")
-        .arg(t.root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::harness::cli_ok("check", t.root());
     let (report, texts) = t.run("html", mdbook_python::Mode::Build);
     assert_eq!((report.stats.run, report.stats.cached), (0, 1));
     assert!(

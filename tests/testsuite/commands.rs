@@ -92,16 +92,7 @@ fn check_reports_and_exits_1() {
     );
     assert!(err.contains("   | -written\n   | +real\n"), "{err}");
     let good = BookTest::chapter("```python\nprint('real')\n```\n");
-    let out = Command::new(bin())
-        .args(["check"])
-        .arg(good.root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::harness::cli_ok("check", good.root());
 }
 
 #[test]
@@ -149,16 +140,7 @@ fn init_adds_the_settings_once_and_keeps_the_rest() {
         "book.toml",
         "# My book\n[book]\ntitle = \"test\"  # keep me\n",
     );
-    let out = Command::new(bin())
-        .arg("init")
-        .arg(t.root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::harness::cli_ok("init", t.root());
     let toml = t.read("book.toml");
     assert!(
         toml.starts_with("# My book\n[book]\ntitle = \"test\"  # keep me\n"),

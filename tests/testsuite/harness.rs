@@ -135,3 +135,19 @@ pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Run `mdbook-python <command> <dir>`, assert that it succeeded (showing its
+/// stderr otherwise), and return its stderr.
+pub fn cli_ok(command: &str, dir: &Path) -> String {
+    let out = std::process::Command::new(bin())
+        .arg(command)
+        .arg(dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "mdbook-python {command} failed:\n{err}"
+    );
+    err
+}

@@ -118,16 +118,7 @@ fn check_browser_flags_exactly_the_unmarked_difference() {
     assert!(!warm.contains("Pyodide loaded in"), "{warm}");
 
     // A plain check does not look at the browser.
-    let out = Command::new(bin())
-        .arg("check")
-        .arg(book.root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::harness::cli_ok("check", book.root());
 
     // Now the build knows: the block found to differ carries the note too.
     book.build().unwrap();
