@@ -381,7 +381,6 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         b.finish_and_clear();
     }
     report.stats = stats;
-    report.snippets = stats.programs;
     let on_mismatch = if options.mode == Mode::Bless {
         config::OnMismatch::Warn
     } else {
