@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use mdbook_driver::MDBook;
 use mdbook_preprocessor::Preprocessor;
 use mdbook_preprocessor::book::Book;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -97,21 +97,30 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Check the calling mdBook's version in the raw JSON before deserialising
-/// the book, so an incompatible mdBook gets a sentence, not a parse error.
+/// Read mdBook's `[context, book]`. The input is parsed once, straight into
+/// the book; the calling mdBook's version is then checked, and when the
+/// input does not parse, it is read again loosely to say why: an
+/// incompatible mdBook gets a sentence naming both versions, not a parse error.
 pub fn parse_input(
     input: &str,
 ) -> Result<(mdbook_preprocessor::PreprocessorContext, Book), String> {
-    let value: serde_json::Value = serde_json::from_str(input).map_err(|e| {
-        format!("the input on stdin is not the JSON mdBook sends ({e}); this command is run by `mdbook build`, see `mdbook-python --help`")
-    })?;
-    let version = value
-        .get(0)
-        .and_then(|ctx| ctx.get("mdbook_version"))
-        .and_then(|v| v.as_str())
-        .ok_or("the input on stdin is not the `[context, book]` pair mdBook sends: no `mdbook_version`; see `mdbook-python --help`")?;
+    let parsed = serde_json::from_str::<(mdbook_preprocessor::PreprocessorContext, Book)>(input);
+    let version = match &parsed {
+        Ok((ctx, _)) => ctx.mdbook_version.clone(),
+        Err(_) => {
+            let value: serde_json::Value = serde_json::from_str(input).map_err(|e| {
+                format!("the input on stdin is not the JSON mdBook sends ({e}); this command is run by `mdbook build`, see `mdbook-python --help`")
+            })?;
+            value
+                .get(0)
+                .and_then(|ctx| ctx.get("mdbook_version"))
+                .and_then(|v| v.as_str())
+                .ok_or("the input on stdin is not the `[context, book]` pair mdBook sends: no `mdbook_version`; see `mdbook-python --help`")?
+                .to_string()
+        }
+    };
     let req = semver::VersionReq::parse(crate::MDBOOK_REQUIREMENT).map_err(|e| e.to_string())?;
-    let running = semver::Version::parse(version).map_err(|e| {
+    let running = semver::Version::parse(&version).map_err(|e| {
         format!("mdBook reported the version `{version}`, which is not a version number ({e})")
     })?;
     if !req.matches(&running) {
@@ -121,16 +130,21 @@ pub fn parse_input(
             mdbook_preprocessor::MDBOOK_VERSION
         ));
     }
-    serde_json::from_value(value).map_err(|e| {
+    parsed.map_err(|e| {
         format!("mdBook {running} sent a book this version cannot read ({e}); please report it")
     })
 }
 
 fn preprocess() -> ExitCode {
-    let mut input = String::new();
-    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
-        return fail(format!("cannot read stdin: {e}"));
-    }
+    let input = match crate::execute::fs::read_stdin().map(String::from_utf8) {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            return fail(format!(
+                "the input on stdin is not UTF-8 ({e}); this command is run by `mdbook build`, see `mdbook-python --help`"
+            ));
+        }
+        Err(e) => return fail(format!("cannot read stdin: {e}")),
+    };
     let (ctx, book) = match parse_input(&input) {
         Ok(x) => x,
         Err(e) => return fail(e),
@@ -140,9 +154,14 @@ fn preprocess() -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(format!("{e}").trim_start_matches("mdbook-python: ")),
     };
+    // One buffer, one write: mdBook reads it whole anyway.
+    let bytes = match serde_json::to_vec(&book) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("cannot serialise the book: {e}")),
+    };
     let mut out = std::io::stdout().lock();
-    match serde_json::to_writer(&mut out, &book).map(|_| out.flush()) {
-        Ok(_) => ExitCode::SUCCESS,
+    match out.write_all(&bytes).and_then(|_| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("cannot write the book to stdout: {e}")),
     }
 }
