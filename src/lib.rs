@@ -172,12 +172,28 @@ struct Chapter {
     /// `x.md`.
     source: String,
     text: String,
-    scanned: scan::Scanned,
+    /// Parsed on demand: a chapter taken from the chapter cache never is.
+    scanned: Option<scan::Scanned>,
     plan: Option<ChapterPlan>,
     quizzes: Vec<quizzes::Planned>,
     /// The chapter-cache key (warm builds), and the content found under it.
     key: Option<String>,
     cached: Option<execute::chapters::Rendered>,
+}
+
+impl Chapter {
+    fn scan(&mut self) -> &scan::Scanned {
+        self.scanned.get_or_insert_with(|| scan::scan(&self.text))
+    }
+
+    /// What the scan found (nothing, for a chapter that was not parsed).
+    fn scanned(&self) -> &scan::Scanned {
+        static NOTHING: scan::Scanned = scan::Scanned {
+            fences: Vec::new(),
+            quizzes: Vec::new(),
+        };
+        self.scanned.as_ref().unwrap_or(&NOTHING)
+    }
 }
 
 /// Run the whole pipeline over `book`, rewriting its chapters in place (in
@@ -208,16 +224,19 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     let src = options.display_root.join(&ctx.config.book.src);
 
     let mut timings = Timings::new();
-    // 1. scan
+    // 1. scan. A chapter joins only if a substring test says it may hold
+    // Python or a quiz; it is parsed once it is known not to come whole
+    // from the chapter cache (or to hold a quiz, which the key reads).
     let mut chapters: Vec<Chapter> = Vec::new();
     for item in book.iter() {
         if let BookItem::Chapter(ch) = item
             && let Some(source) = &ch.source_path
+            && scan::may_have_python(&ch.content)
         {
             chapters.push(Chapter {
                 file: src.join(source),
                 source: source.to_string_lossy().replace('\\', "/"),
-                scanned: scan::scan(&ch.content),
+                scanned: None,
                 text: ch.content.clone(),
                 plan: None,
                 quizzes: Vec::new(),
@@ -226,20 +245,11 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             });
         }
     }
-    let has_python = chapters.iter().any(|c| {
-        !c.scanned.quizzes.is_empty()
-            || c.scanned.fences.iter().any(|f| {
-                matches!(
-                    f.lang(),
-                    "python" | "py" | "pycon" | "output" | "stdin" | "quiz"
-                )
-            })
-    });
     let cache_dir = config.cache_dir_in(root);
     if target == render::Target::Html && options.mode == Mode::Build {
         publish_assets(&config, &cache_dir, &mut report);
     }
-    if !has_python {
+    if chapters.is_empty() {
         report.seconds = started.elapsed().as_secs_f64();
         return report;
     }
@@ -255,18 +265,25 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     let interpreter = match execute::interpreter::resolve(&config.python, root, &memos) {
         Ok(i) => i,
         Err(e) => {
-            report.diagnostics.push(
-                Diagnostic::error("book.toml", 0, e)
-                    .with_help("set `python` in [preprocessor.python] to a Python 3 interpreter: a command on PATH or a path, e.g. `.venv/bin/python`"),
-            );
+            // Only an error for a book that really has Python.
+            let has_python = chapters.iter_mut().any(|c| {
+                let s = c.scan();
+                !s.quizzes.is_empty() || s.fences.iter().any(|f| scan::LANGS.contains(&f.lang()))
+            });
+            if has_python {
+                report.diagnostics.push(
+                    Diagnostic::error("book.toml", 0, e)
+                        .with_help("set `python` in [preprocessor.python] to a Python 3 interpreter: a command on PATH or a path, e.g. `.venv/bin/python`"),
+                );
+            }
+            report.seconds = started.elapsed().as_secs_f64();
             return report;
         }
     };
     let version = (interpreter.version.0, interpreter.version.1);
 
-    timings.lap("scan");
     // A chapter whose every input is unchanged is taken whole from the
-    // chapter cache (builds only): no planning, running or rendering.
+    // chapter cache (builds only): no parsing, planning, running or rendering.
     let mut chapter_cache = (use_cache && options.mode == Mode::Build)
         .then(|| execute::chapters::Chapters::open(&cache_dir));
     if let Some(cc) = &chapter_cache {
@@ -277,16 +294,17 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             let dir = root
                 .join(&ctx.config.book.src)
                 .join(Path::new(&ch.source).parent().unwrap_or(Path::new("")));
-            let quiz_files: Vec<u8> = ch
-                .scanned
-                .quizzes
-                .iter()
-                .flat_map(|d| {
-                    execute::fs::read_text(&dir.join(&d.path))
-                        .unwrap_or_default()
-                        .into_bytes()
-                })
-                .collect();
+            let quiz_files: Vec<u8> = if scan::may_have_quiz(&ch.text) {
+                (ch.scan().quizzes.iter())
+                    .flat_map(|d| {
+                        execute::fs::read_text(&dir.join(&d.path))
+                            .unwrap_or_default()
+                            .into_bytes()
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let key = execute::chapters::key(&[
                 config_text.as_bytes(),
                 interp_text.as_bytes(),
@@ -299,6 +317,10 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             ch.key = Some(key);
         }
     }
+    for ch in chapters.iter_mut().filter(|c| c.cached.is_none()) {
+        ch.scan();
+    }
+    timings.lap("scan");
 
     // 2. plan
     let mut jobs = Vec::new();
@@ -310,7 +332,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             dir_on_disk: root.join(&ctx.config.book.src).join(source_dir),
             dir_display: src.join(source_dir),
         };
-        let (planned, mut quiz_errors) = quizzes::plan(&ch.text, &ch.scanned, &place);
+        let (planned, mut quiz_errors) = quizzes::plan(&ch.text, ch.scanned(), &place);
         if ch.cached.is_some() {
             // Its quizzes still take part in the book-wide id check.
             ch.quizzes = planned;
@@ -320,7 +342,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             &ch.file,
             &ch.source,
             &ch.text,
-            &ch.scanned,
+            ch.scanned(),
             &config,
             version,
         ) {
@@ -501,7 +523,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                         .unwrap_or_default()
                 })
                 .collect();
-            let mut edits = bless::edits(&ch.text, &ch.scanned, p, &shown, &examples);
+            let mut edits = bless::edits(&ch.text, ch.scanned(), p, &shown, &examples);
             if !edits.is_empty() {
                 let blocks = edits.len();
                 report.rewrites.push(bless::Rewrite {
@@ -538,7 +560,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             ));
         }
         if options.mode == Mode::Build {
-            let mut edits = render::snippet_edits(&ch.text, &ch.scanned, p, &verdicts, &cx);
+            let mut edits = render::snippet_edits(&ch.text, ch.scanned(), p, &verdicts, &cx);
             edits.append(&mut quiz_edits);
             let content = render::splice(&ch.text, &mut edits);
             if let (Some(cc), Some(key)) = (chapter_cache.as_mut(), &ch.key)

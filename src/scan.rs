@@ -94,6 +94,39 @@ pub fn mdbook_options() -> Options {
         | Options::ENABLE_GFM
 }
 
+/// The words that make a fence the plugin's business.
+pub const LANGS: [&str; 6] = ["python", "py", "pycon", "output", "stdin", "quiz"];
+
+/// Whether `scan` could find anything in `text`: a quiz directive, or a
+/// fence-like run of three backticks or tildes whose info string starts with
+/// one of `LANGS`. A superset of what `scan` finds, at the cost of a substring
+/// search, so a warm build need not parse chapters it takes from the cache.
+pub fn may_have_python(text: &str) -> bool {
+    text.contains("{{#quiz") || has_fence_word(text, &LANGS)
+}
+
+/// Whether `scan` could find a quiz in `text` (a superset, as above).
+pub fn may_have_quiz(text: &str) -> bool {
+    text.contains("{{#quiz") || has_fence_word(text, &["quiz"])
+}
+
+fn has_fence_word(text: &str, words: &[&str]) -> bool {
+    for marker in ["```", "~~~"] {
+        let c = marker.as_bytes()[0] as char;
+        let mut rest = text;
+        while let Some(at) = rest.find(marker) {
+            let after = rest[at..].trim_start_matches(c);
+            let info = after.trim_start_matches([' ', '\t']);
+            let word = info.split([',', ' ', '\t', '\r', '\n']).next();
+            if word.is_some_and(|w| words.contains(&w)) {
+                return true;
+            }
+            rest = after;
+        }
+    }
+    false
+}
+
 /// Scan a chapter. Cheap when the chapter has no code: a chapter without a
 /// fence or a quiz directive is not parsed at all.
 pub fn scan(text: &str) -> Scanned {
@@ -252,6 +285,33 @@ mod tests {
     fn unclosed_fence_is_reported() {
         let s = scan("text\n\n```python\nprint(1)\n");
         assert!(!s.fences[0].closed);
+    }
+
+    #[test]
+    fn may_have_python_is_a_superset_of_scan() {
+        for (text, yes) in [
+            ("```python\nx\n```\n", true),
+            ("````py,norun\nx\n````\n", true),
+            ("> ~~~ pycon\n> >>> 1\n", true),
+            ("```output\n1\n```", true),
+            ("{{#quiz q.toml}}", true),
+            ("```rust\nfn main() {}\n```\n", false),
+            ("```pyramid\n```\n", false),
+            ("```quiz\n```\n", true),
+            ("no code at all", false),
+            ("```", false),
+        ] {
+            assert_eq!(may_have_python(text), yes, "{text}");
+            assert_eq!(may_have_quiz(text), text.contains("quiz"), "{text}");
+            if !yes {
+                let s = scan(text);
+                assert!(s.quizzes.is_empty(), "{text}");
+                assert!(
+                    !s.fences.iter().any(|f| LANGS.contains(&f.lang())),
+                    "{text}"
+                );
+            }
+        }
     }
 
     #[test]
