@@ -1,4 +1,4 @@
-// mdbook-python: Run, Stop, Reset, an editor and an input box for each div.mdpy-snippet, with
+// mdbook-python: Run, Stop, Reset, an editor and an input box for each Python block listed in a div.mdpy-chapter, with
 // Pyodide in one Web Worker per page (MDPY_WORKER_SOURCE), started on the first Run.
 (function () {
   'use strict';
@@ -25,7 +25,7 @@
 
   // Relative to the book's root, so a book under a sub-path works.
   function abs(u) {
-    const root = typeof path_to_root === 'string' ? path_to_root : ''; // eslint-disable-line no-undef
+    const root = typeof path_to_root === 'string' ? path_to_root : '';
     return new URL(/^([a-z][\w+.-]*:|\/)/i.test(u) ? u : root + u, location.href).href;
   }
 
@@ -36,7 +36,7 @@
   function boot(progress) {
     if (W.ready) return W.ready;
     const t0 = now();
-    const src = typeof MDPY_WORKER_SOURCE === 'string' ? MDPY_WORKER_SOURCE : ''; // eslint-disable-line no-undef
+    const src = typeof MDPY_WORKER_SOURCE === 'string' ? MDPY_WORKER_SOURCE : '';
     const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
     const w = (W.worker = new Worker(url, { type: 'module' }));
     URL.revokeObjectURL(url);
@@ -75,7 +75,8 @@
     if (W.worker) W.worker.terminate();
     if (W.fail) W.fail(new Error('stopped'));
     W.worker = W.ready = W.fail = null;
-    W.ran.clear(); // a new interpreter replays the session blocks again
+    // A new interpreter replays the session blocks again.
+    W.ran.clear();
     if (W.cur) W.cur.resolve({ status: 'stopped' });
   }
 
@@ -158,12 +159,14 @@
       const h = window.hljs;
       let html = null;
       try {
-        html = h && h.highlight('python', v, true).value; // highlight.js 10, as mdBook ships
+        // highlight.js 10, as mdBook ships.
+        html = h && h.highlight('python', v, true).value;
       } catch (e) {
         html = null;
       }
+      // What highlight.js returns is escaped.
       if (html == null) this.hl.textContent = v;
-      else this.hl.innerHTML = html; // escaped by highlight.js
+      else this.hl.innerHTML = html;
       if (/\n$/.test(v) || !v) this.hl.append('\n');
       const changed = v !== this.orig;
       if (!init) store('mdpy:edit:' + this.key, changed ? v : null);
@@ -245,7 +248,8 @@
         this.setState('idle');
         this.say(L('stopped', 'Stopped'));
       } else if (!cur || cur.owner !== this) {
-        kill(); // still loading Python
+        // Still loading Python.
+        kill();
       } else {
         this.say(L('stopping', 'Stopping…'));
         if (W.ia) Atomics.store(W.ia, 0, 2);
@@ -318,7 +322,7 @@
         filename: same.length ? '<session ' + x.data.session + ', block ' + (same.indexOf(x) + 1) + '>' : '<block>',
         stdin: x.box.value ? x.box.value.replace(/\n?$/, '\n') : '',
         session: x.session,
-        limit: x.data.limit || CFG.outputLimit || 65536,
+        limit: CFG.outputLimit || 65536,
         // The book's `packages`, once a block of this page imports a module outside the standard library.
         packages: blocks.some((y) => y.data.packages),
       });
@@ -402,18 +406,50 @@
     return { code: text.endsWith('\n') ? text : text + '\n', hidden };
   }
 
+  // A chapter's div.mdpy-chapter lists its Python blocks in page order
+  // (also in print.html, where chapters follow each other). A block's stdin
+  // and output follow it as plain code blocks, gathered here under a
+  // div.mdpy-snippet, unless that div was built with notes or figures (`h`).
+  function gather(pre, d) {
+    let div = pre.nextElementSibling;
+    if (d.h) return div && div.matches('div.mdpy-snippet') && div;
+    pre.after((div = el('div', 'mdpy-snippet')));
+    [d.stdin != null && 'stdin', d.o !== 0 && 'output'].forEach((k) => {
+      const next = div.nextElementSibling;
+      if (!k || !next || !next.matches('pre')) return;
+      const w = div.appendChild(el('div', 'mdpy-' + k));
+      if (k === 'output') w.dataset.origin = d.a ? 'author' : 'build';
+      w.append(el('div', 'mdpy-label', L(k === 'stdin' ? 'input' : k, k === 'stdin' ? 'Input' : 'Output')), next);
+      const code = next.querySelector('code') || next;
+      if (k === 'output' && d.nonl) code.textContent = code.textContent.replace(/\n$/, '');
+      w.classList.toggle('mdpy-empty', !code.textContent);
+    });
+    return div;
+  }
+
   function init() {
-    document.querySelectorAll('div.mdpy-snippet[data-mdpy]').forEach((div) => {
-      if (div.mdpy) return;
-      try {
-        div.mdpy = JSON.parse(div.dataset.mdpy);
-      } catch (e) {
+    let chapter;
+    let at;
+    document.querySelectorAll('div.mdpy-chapter[data-mdpy], pre > code.language-python').forEach((node) => {
+      if (node.matches('div')) {
+        at = 0;
+        try {
+          chapter = JSON.parse(node.dataset.mdpy);
+        } catch (e) {
+          chapter = null;
+        }
         return;
       }
-      const pre = div.previousElementSibling;
-      if (div.mdpy.browser !== false && pre && pre.matches('pre') && pre.querySelector('code')) {
-        if (div.mdpy.code == null) Object.assign(div.mdpy, readCode(pre.querySelector('code')));
-        const b = new Block(div, div.mdpy);
+      const d = chapter && !node.closest('.mdpy-quiz') && chapter.s[at++];
+      if (!d || node.mdpy) return;
+      node.mdpy = d;
+      d.key = chapter.src + '#' + (d.i == null ? at - 1 : d.i);
+      d.file = chapter.file;
+      const div = gather(node.parentElement, d);
+      if (!div) return;
+      div.mdpy = d;
+      if (d.browser !== false) {
+        const b = new Block(div, Object.assign(d, readCode(node)));
         blocks.push(b);
         b.setup();
       }

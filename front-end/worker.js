@@ -308,7 +308,8 @@ if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScop
         post(Object.assign({ type: 'done', id: m.id }, await c.run(m)));
       }).catch(() => {});
     } else if (m.type === 'cancel') {
-      if (ia) Atomics.store(ia, 0, 0); // cleared first, or the cancelling call itself is interrupted
+      // Cleared first, or the cancelling call itself is interrupted.
+      if (ia) Atomics.store(ia, 0, 0);
       if (ready) ready.cancel();
     }
   };

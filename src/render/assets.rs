@@ -52,11 +52,13 @@ pub fn runner_label_names() -> Vec<&'static str> {
 }
 
 /// `source` made smaller for the bundle (every reader downloads its bytes;
-/// `front-end/` keeps the readable text): whole-line `//` comments go (with
-/// `python`, whole-line `#` comments too: the worker's Python), and each
-/// line's leading spaces shrink to a quarter, rounded up (JavaScript ignores
-/// indentation; the worker's Python is indented by fours, so its blocks keep
-/// their structure). `tests/browser/lib/book.mjs` applies the same rule.
+/// `front-end/` keeps the readable text): whole-line `//` comments go, and
+/// so does indentation (JavaScript ignores it, and `runner.js` and
+/// `quiz.js` hold no multi-line template literal: a test checks). With
+/// `python` (the worker, whose Python sits in a template literal), whole-line
+/// `#` comments go too and leading spaces shrink to a quarter, rounded up:
+/// that Python is indented by fours, so its blocks keep their structure.
+/// `tests/browser/lib/book.mjs` applies the same rule.
 pub fn strip_comment_lines(source: &str, python: bool) -> String {
     let mut out = String::with_capacity(source.len());
     for line in source.split_inclusive('\n') {
@@ -65,17 +67,24 @@ pub fn strip_comment_lines(source: &str, python: bool) -> String {
         if t.starts_with("//") || python && t.starts_with('#') {
             continue;
         }
-        let indent = line.len() - code.len();
-        out.extend(std::iter::repeat_n(' ', indent.div_ceil(4)));
+        if python {
+            let indent = line.len() - code.len();
+            out.extend(std::iter::repeat_n(' ', indent.div_ceil(4)));
+        }
         out.push_str(code);
     }
     out
 }
 
-/// `css` without its `/* ... */` comments (and the line end after each).
+/// `css` without its `/* ... */` comments (and the line end after each), and
+/// without indentation.
 pub fn strip_css_comments(css: &str) -> String {
+    let css: String = css
+        .split_inclusive('\n')
+        .map(|l| l.trim_start_matches(' '))
+        .collect();
+    let mut rest = css.as_str();
     let mut out = String::with_capacity(css.len());
-    let mut rest = css;
     while let Some(start) = rest.find("/*") {
         out.push_str(&rest[..start]);
         rest = match rest[start + 2..].find("*/") {
@@ -141,16 +150,21 @@ mod tests {
         let js = "// a comment\nif (x) {\n    y(); // kept\n}\n";
         assert_eq!(
             strip_comment_lines(js, false),
-            "if (x) {\n y(); // kept\n}\n"
+            "if (x) {\ny(); // kept\n}\n"
         );
+        // Indentation can only go because no template literal spans lines.
+        for src in [RUNNER_JS, QUIZ_JS] {
+            let code = strip_comment_lines(src, false);
+            assert!(!code.contains('`'), "a template literal in the front end");
+        }
         let py = "def f():\n    # gone\n    if x:\n        return (1,\n                2)\n";
         assert_eq!(
             strip_comment_lines(py, true),
             "def f():\n if x:\n  return (1,\n    2)\n"
         );
         assert_eq!(
-            strip_css_comments("/* a\n b */\na { }\n/* c */b { }"),
-            "a { }\nb { }"
+            strip_css_comments("/* a\n b */\na {\n  color: red;\n}\n/* c */b { }"),
+            "a {\ncolor: red;\n}\nb { }"
         );
     }
 

@@ -51,10 +51,16 @@ pub fn labelled_pre(class: &str, label: &str, body: &str, extra_attrs: &str) -> 
     )
 }
 
-/// The snippet element: metadata for the front end plus what the build shows.
-pub fn snippet(data_json: &str, inner: &str) -> String {
+/// What a snippet shows besides text blocks (its data is in the chapter's
+/// element).
+pub fn snippet(inner: &str) -> String {
+    format!("<div class=\"mdpy-snippet\">{inner}</div>")
+}
+
+/// The chapter's element: what the front end needs of each snippet.
+pub fn chapter(data_json: &str) -> String {
     format!(
-        "<div class=\"mdpy-snippet\" data-mdpy=\"{}\">{inner}</div>",
+        "<div class=\"mdpy-chapter\" hidden=\"\" data-mdpy=\"{}\"></div>",
         attr(data_json)
     )
 }
@@ -305,7 +311,7 @@ mod tests {
             "&lt;script&gt;&#10;&amp;&#123;x&#125;"
         );
         assert_eq!(attr("\"a' onerror=x"), "&quot;a&#39; onerror=x");
-        assert!(!snippet("{\"a\":\"</div>\\n\"}", "").contains('\n'));
+        assert!(!chapter("{\"a\":\"</div>\\n\"}").contains('\n'));
     }
 
     #[test]

@@ -25,15 +25,36 @@ function codeBefore(html) {
   return { code: text.endsWith('\n') ? text : text + '\n', hidden };
 }
 
+// The blocks of a page as the runner finds them: the chapter element lists
+// them in page order; each Python code block is followed by its stdin and
+// output text blocks, or by a div.mdpy-snippet (`h`).
 function snippets(html) {
-  const parts = html.split('<div class="mdpy-snippet" data-mdpy="');
-  return parts.slice(1).map((chunk, n) => {
-    const before = parts[n].split('</div>').pop();
-    const build = /^[^]*?<div class="mdpy-output" data-origin="build">[^]*?<code class="nohighlight">([^]*?)<\/code>/
-      .exec(chunk.split('<div class="mdpy-snippet"')[0].split('</main>')[0]);
-    const data = JSON.parse(unescape(chunk.slice(0, chunk.indexOf('"'))));
-    if (data.code == null) Object.assign(data, codeBefore(before));
-    return { data, build: build ? unescape(build[1]) : '' };
+  const main = html.split('<main>')[1].split('</main>')[0];
+  const m = /<div class="mdpy-chapter" hidden="" data-mdpy="([^"]*)"><\/div>/.exec(main);
+  if (!m) return [];
+  const chapter = JSON.parse(unescape(m[1]));
+  const parts = main.split(/(?=<pre><code class="language-python)/).slice(1);
+  assert.equal(parts.length, chapter.s.length, 'one entry per Python block');
+  return chapter.s.map((data, n) => {
+    const codeEnd = parts[n].indexOf('</pre>') + 6;
+    Object.assign(data, codeBefore(parts[n].slice(0, codeEnd)));
+    data.key = chapter.src + '#' + (data.i == null ? n : data.i);
+    data.file = chapter.file;
+    let rest = parts[n].slice(codeEnd);
+    let build = null;
+    if (data.h) {
+      build = /^\s*<div class="mdpy-snippet">(?:<div class="mdpy-stdin">[^]*?<\/div>)?<div class="mdpy-output" data-origin="build"><div class="mdpy-label">[^<]*<\/div><pre><code class="nohighlight">([^]*?)<\/code>/.exec(rest);
+    } else {
+      const block = () => {
+        const b = /^\s*<pre><code class="language-text">([^]*?)<\/code><\/pre>/.exec(rest);
+        if (b) rest = rest.slice(b[0].length);
+        return b;
+      };
+      if (data.stdin != null) assert.ok(block(), data.key + ': its stdin block');
+      if (data.o !== 0) assert.ok((build = block()), data.key + ': its output block');
+    }
+    const text = build ? unescape(build[1]) : '';
+    return { data, build: data.nonl ? text.replace(/\n$/, '') : text };
   });
 }
 

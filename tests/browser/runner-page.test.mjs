@@ -54,7 +54,7 @@ describe('runner on the page', () => {
     await new Promise((r) => setTimeout(r, 500));
     const screen = await page.eval(() => {
       const ids = [...document.querySelectorAll('[id]')].map((e) => e.id);
-      const keys = [...document.querySelectorAll('div.mdpy-snippet')].map((s) => JSON.parse(s.dataset.mdpy).key);
+      const keys = [...document.querySelectorAll('div.mdpy-snippet')].map((s) => s.mdpy.key);
       return {
         dupIds: ids.filter((id, k) => ids.indexOf(id) !== k),
         snippets: keys.length,

@@ -10,15 +10,13 @@ fn injects_the_real_output_escaped() {
     );
     t.build().unwrap();
     let html = t.main_html("a.md");
+    // The output is a plain text block under the code (the runner labels it).
     assert!(
-        html.contains("<div class=\"mdpy-label\">Output</div>"),
-        "{html}"
-    );
-    assert!(
-        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;\n42\n"),
+        html.contains("<pre><code class=\"language-text\">&lt;script&gt;alert(1)&lt;/script&gt;\n42\n</code></pre>"),
         "{html}"
     );
     assert!(!html.contains("<script>alert"), "{html}");
+    assert_eq!(t.chapter_data("a.md")["s"], serde_json::json!([{}]));
 }
 
 #[test]
@@ -62,10 +60,11 @@ fn sessions_share_variables_in_page_order() {
     );
     t.build().unwrap();
     let html = t.main_html("a.md");
-    assert!(
-        html.contains("<code class=\"nohighlight\">42\n</code>"),
-        "{html}"
-    );
+    assert_eq!(t.text_blocks("a.md"), ["other\n", "42\n"], "{html}");
+    let data = t.chapter_data("a.md");
+    assert_eq!(data["s"][0]["session"], "s");
+    assert_eq!(data["s"][2]["session"], "s");
+    assert_eq!(data["file"], "src/a.md");
 }
 
 #[test]
@@ -74,7 +73,7 @@ fn lone_snippets_start_from_a_clean_namespace() {
         "```python\nsecret = 1\n```\n\n```python\nprint('secret' in globals())\n```\n",
     );
     t.build().unwrap();
-    assert!(t.main_html("a.md").contains(">False\n</code>"));
+    assert_eq!(t.text_blocks("a.md"), ["False\n"]);
 }
 
 #[test]
@@ -86,7 +85,9 @@ fn stdin_blocks_feed_input_and_eof_without_one() {
     let html = t.main_html("a.md");
     assert!(html.contains("name? Hi Ann"), "{html}");
     assert!(html.contains("EOFError: EOF when reading a line"), "{html}");
-    assert!(html.contains("<div class=\"mdpy-stdin\">"), "{html}");
+    // The stdin block shows above the output; the runner prefills its box.
+    assert_eq!(t.text_blocks("a.md")[..2], ["Ann\n", "name? Hi Ann\n"]);
+    assert_eq!(t.chapter_data("a.md")["s"][0]["stdin"], "Ann\n");
 }
 
 #[test]
@@ -227,7 +228,7 @@ fn an_unchanged_book_runs_no_python_and_an_edit_reruns_one_chapter() {
     t.write("src/a.md", "```python\nprint('A')\n```\n");
     let (r3, texts) = t.run("html", mdbook_python::Mode::Build);
     assert_eq!((r3.stats.run, r3.stats.cached), (1, 2));
-    assert!(texts[0].contains(">A&#10;<"), "{}", texts[0]);
+    assert!(texts[0].contains("```text\nA\n```"), "{}", texts[0]);
     assert_eq!(
         r3.summary().split(" (").next(),
         Some("mdbook-python: 3 snippets, 1 run, 2 cached, 0 failed")

@@ -194,7 +194,7 @@ fn run_marked_runs_only_marked_blocks() {
     let (report, texts) = t.run("html", mdbook_python::Mode::Build);
     assert_eq!(report.errors(), 0, "{:?}", report.diagnostics);
     assert_eq!(report.snippets, 1);
-    assert!(texts[0].contains("ran&#10;"));
+    assert!(texts[0].contains("```text\nran\n```"), "{}", texts[0]);
 }
 
 #[test]

@@ -74,6 +74,27 @@ impl BookTest {
         page[start..end].to_string()
     }
 
+    /// The text blocks of a built page (stdin and outputs), decoded.
+    pub fn text_blocks(&self, chapter: &str) -> Vec<String> {
+        let html = self.main_html(chapter);
+        html.split("<code class=\"language-text\">")
+            .skip(1)
+            .map(|b| unescape(&b[..b.find("</code>").unwrap()]))
+            .collect()
+    }
+
+    /// The runner's data for a built page: the `div.mdpy-chapter` element.
+    pub fn chapter_data(&self, chapter: &str) -> serde_json::Value {
+        let html = self.main_html(chapter);
+        assert_eq!(html.matches("class=\"mdpy-chapter\"").count(), 1, "{html}");
+        let at = html
+            .find("class=\"mdpy-chapter\" hidden=\"\" data-mdpy=\"")
+            .unwrap();
+        let rest = &html[at..];
+        let rest = &rest[rest.find("data-mdpy=\"").unwrap() + 11..];
+        serde_json::from_str(&unescape(&rest[..rest.find('"').unwrap()])).unwrap()
+    }
+
     /// Run the pipeline alone (as for `renderer`), returning the report and
     /// the chapters' new Markdown.
     pub fn run(&self, renderer: &str, mode: Mode) -> (Report, Vec<String>) {
@@ -150,4 +171,17 @@ pub fn cli_ok(command: &str, dir: &Path) -> String {
         "mdbook-python {command} failed:\n{err}"
     );
     err
+}
+
+/// Undo HTML escaping (mdBook's and ours).
+pub fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#123;", "{")
+        .replace("&#125;", "}")
+        .replace("&#92;", "\\")
+        .replace("&#10;", "\n")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }

@@ -150,8 +150,11 @@ fn a_chapter_with_ten_thousand_blocks() {
     let (report, texts) = t.run("html", mdbook_python::Mode::Build);
     assert_eq!(report.errors(), 0);
     assert_eq!(report.stats.programs, 10_000);
-    assert!(texts[0].contains(">19998&#10;<"));
-    assert_eq!(texts[0].matches("class=\"mdpy-snippet\"").count(), 10_000);
+    assert!(texts[0].contains("\n```text\n19998\n```\n"));
+    assert_eq!(texts[0].matches("\n```text\n").count(), 10_000);
+    // One element for the whole chapter, listing every block.
+    assert_eq!(texts[0].matches("class=\"mdpy-chapter\"").count(), 1);
+    assert_eq!(texts[0].matches("&#123;&#125;").count(), 10_000);
 }
 
 #[test]

@@ -36,11 +36,11 @@ function hashTree(h, dir) {
   }
 }
 
-// The bundle drops whole-line comments and shrinks indentation to a quarter, as
-// src/render/assets.rs (strip_comment_lines) does.
+// The bundle drops whole-line comments and indentation (the worker's: shrunk to a
+// quarter), as src/render/assets.rs (strip_comment_lines) does.
 const strip = (s, py) => s.split(/(?<=\n)/).filter((l) => !(py ? /^\s*(\/\/|#)/ : /^\s*\/\//).test(l))
-  .map((l) => l.replace(/^ +/, (m) => ' '.repeat(Math.ceil(m.length / 4)))).join('');
-const stripCss = (s) => s.replace(/\/\*[^]*?\*\/\n?/g, '');
+  .map((l) => l.replace(/^ +/, (m) => (py ? ' '.repeat(Math.ceil(m.length / 4)) : ''))).join('');
+const stripCss = (s) => s.replace(/^ +/gm, '').replace(/\/\*[^]*?\*\/\n?/g, '');
 
 // The binary embeds front-end/ when it is compiled: testing an older copy would mislead.
 function checkBundle(dir, bin) {

@@ -199,7 +199,7 @@ export function runnerSuite(browserName) {
       assert.equal(st.code, 'print(6 * 7)');
       const left = await page.eval((i) => {
         const s = document.querySelectorAll('div.mdpy-snippet')[i];
-        return [localStorage.getItem('mdpy:edit:' + JSON.parse(s.dataset.mdpy).key), s.querySelector('.mdpy-output').dataset.origin];
+        return [localStorage.getItem('mdpy:edit:' + s.mdpy.key), s.querySelector('.mdpy-output').dataset.origin];
       }, i);
       assert.deepEqual(left, [null, 'build']);
       // Run, then Reset brings back the build output.
