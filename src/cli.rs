@@ -6,7 +6,6 @@
 use crate::{Mode, Options, PythonPreprocessor, print_report};
 use clap::{Parser, Subcommand};
 use mdbook_driver::MDBook;
-use mdbook_preprocessor::Preprocessor;
 use mdbook_preprocessor::book::Book;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -65,6 +64,19 @@ pub enum Command {
 
 /// The whole program.
 pub fn main() -> ExitCode {
+    // mdBook runs `supports` and then the preprocessor before every build:
+    // neither waits for the command-line parser to be built (every renderer
+    // is supported).
+    let mut args = std::env::args_os().skip(1);
+    match (args.next(), args.next(), args.next()) {
+        (None, _, _) => return preprocess(),
+        (Some(cmd), Some(renderer), None)
+            if cmd == "supports" && !renderer.to_string_lossy().starts_with('-') =>
+        {
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
     let cli = Cli::parse();
     match cli.command {
         None => preprocess(),
@@ -145,22 +157,45 @@ fn preprocess() -> ExitCode {
         }
         Err(e) => return fail(format!("cannot read stdin: {e}")),
     };
-    let (ctx, book) = match parse_input(&input) {
+    // Nothing changed since the last build: give mdBook the same answer.
+    // (Only the context is read: the same input passed every check before.)
+    let context = serde_json::from_str::<(
+        mdbook_preprocessor::PreprocessorContext,
+        serde::de::IgnoredAny,
+    )>(&input);
+    if let Some((answer, report)) = context
+        .ok()
+        .and_then(|(ctx, _)| crate::replay(&ctx, input.as_bytes()))
+    {
+        print_report(&report);
+        return answer_mdbook(&answer);
+    }
+    let (ctx, mut book) = match parse_input(&input) {
         Ok(x) => x,
         Err(e) => return fail(e),
     };
-    let pre = PythonPreprocessor::new(Options::default());
-    let book = match pre.run(&ctx, book) {
-        Ok(b) => b,
-        Err(e) => return fail(format!("{e}").trim_start_matches("mdbook-python: ")),
+    let answer = {
+        let options = Options::default();
+        let report = crate::run_book(&ctx, &mut book, &options);
+        print_report(&report);
+        if report.errors() > 0 {
+            return fail(crate::failure_line(&report, options.mode));
+        }
+        let answer = match serde_json::to_vec(&book) {
+            Ok(b) => b,
+            Err(e) => return fail(format!("cannot serialise the book: {e}")),
+        };
+        crate::remember(&ctx, input.as_bytes(), &answer, &report);
+        answer
     };
-    // One buffer, one write: mdBook reads it whole anyway.
-    let bytes = match serde_json::to_vec(&book) {
-        Ok(b) => b,
-        Err(e) => return fail(format!("cannot serialise the book: {e}")),
-    };
+    answer_mdbook(&answer)
+}
+
+/// Write the book back to mdBook, in one piece.
+fn answer_mdbook(answer: &[u8]) -> ExitCode {
+    crate::execute::fs::enlarge_stdout_pipe();
     let mut out = std::io::stdout().lock();
-    match out.write_all(&bytes).and_then(|_| out.flush()) {
+    match out.write_all(answer).and_then(|_| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("cannot write the book to stdout: {e}")),
     }

@@ -91,6 +91,9 @@ pub struct Report {
     pub rewrites: Vec<bless::Rewrite>,
     /// The browser parity summary line, when parity was checked.
     pub browser: Option<String>,
+    /// Files outside the book the chapters read (quiz files), with
+    /// `execute::books::file_hash`: the book cache checks them.
+    pub inputs: Vec<(PathBuf, String)>,
 }
 
 impl Report {
@@ -131,14 +134,9 @@ impl Preprocessor for PythonPreprocessor {
         let report = run_book(ctx, &mut book, &self.options);
         print_report(&report);
         if report.errors() > 0 {
-            let n = report.errors();
             anyhow_error(format!(
-                "mdbook-python: {n} error{} (see above); {}",
-                if n == 1 { "" } else { "s" },
-                match self.options.mode {
-                    Mode::Build => "the book was not built",
-                    Mode::Check | Mode::Bless => "check failed",
-                }
+                "mdbook-python: {}",
+                failure_line(&report, self.options.mode)
             ))
         } else {
             Ok(book)
@@ -163,6 +161,100 @@ pub fn print_report(report: &Report) {
     if let Some(browser) = &report.browser {
         eprintln!("{browser}");
     }
+}
+
+/// `3 errors (see above); the book was not built`.
+pub fn failure_line(report: &Report, mode: Mode) -> String {
+    let n = report.errors();
+    format!(
+        "{n} error{} (see above); {}",
+        if n == 1 { "" } else { "s" },
+        match mode {
+            Mode::Build => "the book was not built",
+            Mode::Check | Mode::Bless => "check failed",
+        }
+    )
+}
+
+/// The plugin's settings, from the `[preprocessor.python]` table mdBook
+/// passes (with `book_toml`'s text, diagnostics name their line).
+fn read_config(
+    ctx: &PreprocessorContext,
+    book_toml: Option<&str>,
+) -> Result<Config, Vec<Diagnostic>> {
+    let table: Option<serde_json::Value> = ctx.config.get("preprocessor.python").ok().flatten();
+    let hidelines: Option<String> = ctx
+        .config
+        .get::<String>("output.html.code.hidelines.python")
+        .ok()
+        .flatten();
+    Config::from_table(table.as_ref(), hidelines, book_toml)
+}
+
+fn interpreter_memos(config: &Config, cache_dir: &Path, root: &Path) -> Vec<PathBuf> {
+    std::iter::once(cache_dir.join("interpreter.json"))
+        .chain(execute::interpreter::user_memo(&config.python, root))
+        .collect()
+}
+
+/// A warm build's shortcut (see `execute::books`): mdBook's raw `input` in;
+/// out, the answer the last build gave for exactly this input, and a report
+/// saying every program was cached. `None` when anything may have changed,
+/// the cache is off, or the interpreter is not remembered.
+pub fn replay(ctx: &PreprocessorContext, input: &[u8]) -> Option<(Vec<u8>, Report)> {
+    let started = Instant::now();
+    let (cache_dir, key) = book_key(ctx, input)?;
+    let assets = [render::assets::JS_PATH, render::assets::CSS_PATH];
+    if ctx.renderer == "html" && !assets.iter().all(|a| cache_dir.join(a).is_file()) {
+        return None;
+    }
+    let (entry, answer) = execute::books::load(&cache_dir, &ctx.renderer, &key)?;
+    let mut report = Report {
+        snippets: entry.programs,
+        browser: entry.browser,
+        ..Report::default()
+    };
+    report.stats.programs = entry.programs;
+    report.stats.cached = entry.programs;
+    report.seconds = started.elapsed().as_secs_f64();
+    Some((answer, report))
+}
+
+/// Keep a build's `answer` to mdBook's `input` for `replay`: only a build
+/// that said nothing but its summary.
+pub fn remember(ctx: &PreprocessorContext, input: &[u8], answer: &[u8], report: &Report) {
+    if !report.diagnostics.is_empty() || report.failed > 0 {
+        return;
+    }
+    if let Some((cache_dir, key)) = book_key(ctx, input) {
+        let entry = execute::books::Entry {
+            key,
+            programs: report.snippets,
+            browser: report.browser.clone(),
+            inputs: report.inputs.clone(),
+        };
+        execute::books::store(&cache_dir, &ctx.renderer, &entry, answer);
+    }
+}
+
+/// The book cache's folder and key: mdBook's whole input, the plugin
+/// binary, the interpreter and the browser-parity results.
+fn book_key(ctx: &PreprocessorContext, input: &[u8]) -> Option<(PathBuf, String)> {
+    let config = read_config(ctx, None).ok()?;
+    if !config.cache {
+        return None;
+    }
+    let cache_dir = config.cache_dir_in(&ctx.root);
+    let memos = interpreter_memos(&config, &cache_dir, &ctx.root);
+    let interpreter = execute::interpreter::lookup(&config.python, &ctx.root, &memos)?;
+    let key = execute::chapters::key(&[
+        b"book",
+        execute::books::exe_stamp().as_bytes(),
+        format!("{interpreter:?}").as_bytes(),
+        execute::chapters::dir_stamp(&cache_dir.join("browser")).as_bytes(),
+        input,
+    ]);
+    Some((cache_dir, key))
 }
 
 /// One chapter as the pipeline sees it.
@@ -203,13 +295,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     let mut report = Report::default();
     let root = &ctx.root;
     let book_toml = execute::fs::read_text(&root.join("book.toml"));
-    let table: Option<serde_json::Value> = ctx.config.get("preprocessor.python").ok().flatten();
-    let hidelines: Option<String> = ctx
-        .config
-        .get::<String>("output.html.code.hidelines.python")
-        .ok()
-        .flatten();
-    let config = match Config::from_table(table.as_ref(), hidelines, book_toml.as_deref()) {
+    let config = match read_config(ctx, book_toml.as_deref()) {
         Ok(c) => c,
         Err(errors) => {
             report.diagnostics = errors;
@@ -259,9 +345,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     // results, and resolving through a shim costs ~100 ms of CPU.
     let use_cache = config.cache && !options.no_cache;
     let _ = execute::cache::prepare_dir(&cache_dir);
-    let memos: Vec<PathBuf> = std::iter::once(cache_dir.join("interpreter.json"))
-        .chain(execute::interpreter::user_memo(&config.python, root))
-        .collect();
+    let memos = interpreter_memos(&config, &cache_dir, root);
     let interpreter = match execute::interpreter::resolve(&config.python, root, &memos) {
         Ok(i) => i,
         Err(e) => {
@@ -294,17 +378,17 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             let dir = root
                 .join(&ctx.config.book.src)
                 .join(Path::new(&ch.source).parent().unwrap_or(Path::new("")));
-            let quiz_files: Vec<u8> = if scan::may_have_quiz(&ch.text) {
-                (ch.scan().quizzes.iter())
-                    .flat_map(|d| {
-                        execute::fs::read_text(&dir.join(&d.path))
-                            .unwrap_or_default()
-                            .into_bytes()
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let mut quiz_files: Vec<u8> = Vec::new();
+            if scan::may_have_quiz(&ch.text) {
+                for d in &ch.scan().quizzes {
+                    let path = dir.join(&d.path);
+                    let text = execute::fs::read_text(&path).unwrap_or_default();
+                    quiz_files.extend_from_slice(text.as_bytes());
+                    report
+                        .inputs
+                        .push((path.clone(), execute::books::file_hash(&path)));
+                }
+            }
             let key = execute::chapters::key(&[
                 config_text.as_bytes(),
                 interp_text.as_bytes(),

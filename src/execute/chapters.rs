@@ -65,7 +65,7 @@ impl Chapters {
 /// The key of a chapter: a BLAKE3 of the given parts, each length-prefixed.
 pub fn key(parts: &[&[u8]]) -> String {
     let mut h = blake3::Hasher::new();
-    h.update(b"mdbook-python chapter v1");
+    h.update(b"mdbook-python chapter v2");
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     for p in parts {
         h.update(&(p.len() as u64).to_le_bytes());

@@ -90,22 +90,31 @@ pub fn user_memo(python: &str, root: &Path) -> Option<PathBuf> {
     )
 }
 
+/// The interpreter `python` resolved to last time, if a memo still holds
+/// (never starts a process).
+pub fn lookup(python: &str, root: &Path, memos: &[PathBuf]) -> Option<Interpreter> {
+    remembered(fingerprint(python, root).as_deref(), memos)
+}
+
+fn remembered(fingerprint: Option<&str>, memos: &[PathBuf]) -> Option<Interpreter> {
+    let fp = fingerprint?;
+    memos.iter().find_map(|memo| {
+        let text = std::fs::read_to_string(memo).ok()?;
+        let r = serde_json::from_str::<Remembered>(&text).ok()?;
+        (r.fingerprint == fp
+            && r.interpreter.executable.exists()
+            && r.site_mtimes == site_mtimes(&r.interpreter.site_dirs))
+        .then_some(r.interpreter)
+    })
+}
+
 /// Resolve `python` (a command or a path), using the first of `memos`
 /// (files in the cache folder and the user's cache) that is still valid, and
 /// writing the answer to all of them.
 pub fn resolve(python: &str, root: &Path, memos: &[PathBuf]) -> Result<Interpreter, String> {
     let fingerprint = fingerprint(python, root);
-    if let Some(fp) = &fingerprint {
-        for memo in memos {
-            if let Ok(text) = std::fs::read_to_string(memo)
-                && let Ok(r) = serde_json::from_str::<Remembered>(&text)
-                && &r.fingerprint == fp
-                && r.interpreter.executable.exists()
-                && r.site_mtimes == site_mtimes(&r.interpreter.site_dirs)
-            {
-                return Ok(r.interpreter);
-            }
-        }
+    if let Some(found) = remembered(fingerprint.as_deref(), memos) {
+        return Ok(found);
     }
     let output = Command::new(python)
         .args(["-s", "-c", PROBE])

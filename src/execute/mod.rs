@@ -4,6 +4,7 @@
 //! speaks to `worker.py`), one thread per worker, jobs taken in page order.
 //! Out come plain `Outcome`s, one per program, in the order of the jobs.
 
+pub mod books;
 pub mod browser;
 pub mod cache;
 pub mod chapters;
@@ -226,6 +227,16 @@ pub mod fs {
             if is_pipe && n < chunk.len() {
                 std::thread::sleep(std::time::Duration::from_micros(300));
             }
+        }
+    }
+
+    /// Let the answer to mdBook fit in the pipe at once, so this process
+    /// can exit while mdBook reads (as `read_stdin` does for the input).
+    pub fn enlarge_stdout_pipe() {
+        #[cfg(target_os = "linux")]
+        // SAFETY: as in `read_stdin`, on fd 1.
+        unsafe {
+            libc::fcntl(1, libc::F_SETPIPE_SZ, 1 << 20);
         }
     }
 

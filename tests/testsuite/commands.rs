@@ -6,8 +6,13 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 fn run_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
+    run_with_stdin_env(args, stdin, &[])
+}
+
+fn run_with_stdin_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (i32, String, String) {
     let mut child = Command::new(bin())
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -74,6 +79,74 @@ fn the_protocol_round_trips_a_book() {
         err.starts_with("mdbook-python: 1 snippets, 1 run, 0 cached, 0 failed ("),
         "{err}"
     );
+}
+
+/// mdBook's input for `t`, as `mdbook build` sends it to the html renderer's preprocessors.
+fn protocol_input(t: &BookTest) -> String {
+    let md = mdbook_driver::MDBook::load(t.root()).unwrap();
+    let ctx = mdbook_preprocessor::PreprocessorContext::new(
+        md.root.clone(),
+        md.config.clone(),
+        "html".into(),
+    );
+    serde_json::to_string(&(&ctx, &md.book)).unwrap()
+}
+
+#[test]
+fn an_unchanged_book_gets_the_last_answer_without_being_read_again() {
+    let quiz = |answer: &str| {
+        format!(
+            "[[questions]]\ntype = \"Tracing\"\nprompt.program = \"print({answer})\"\nanswer.doesCompile = true\nanswer.stdout = \"{answer}\"\n"
+        )
+    };
+    let t = BookTest::chapter("```python\nprint(2 + 2)\n```\n\n{{#quiz q.toml}}\n");
+    t.write("src/q.toml", &quiz("7"));
+    let input = protocol_input(&t);
+    let timings = [("MDBOOK_PYTHON_TIMINGS", "1")];
+    let (code, first, err) = run_with_stdin_env(&[], &input, &timings);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("timings:") && err.contains("2 snippets, 2 run"),
+        "{err}"
+    );
+    // The same input again: the stored answer, with no stage run at all.
+    let (code, again, err) = run_with_stdin_env(&[], &input, &timings);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(again, first);
+    assert!(!err.contains("timings:"), "the pipeline ran: {err}");
+    assert!(
+        err.starts_with("mdbook-python: 2 snippets, 0 run, 2 cached, 0 failed"),
+        "{err}"
+    );
+    // A quiz file is outside mdBook's input: changing it changes the answer.
+    t.write("src/q.toml", &quiz("8"));
+    let (code, changed, err) = run_with_stdin_env(&[], &input, &timings);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("timings:"), "{err}");
+    assert_ne!(changed, first);
+    // Any change to the book is a different input.
+    t.write("src/a.md", "```python\nprint(3 + 3)\n```\n");
+    let (code, edited, err) = run_with_stdin_env(&[], &protocol_input(&t), &timings);
+    assert_eq!(code, 0, "{err}");
+    assert!(edited.contains("```text\\n6\\n```"), "{edited}");
+    assert!(err.contains("1 snippets, 1 run"), "{err}");
+}
+
+#[test]
+fn a_failed_build_or_a_book_without_cache_leaves_no_answer_to_replay() {
+    let t = BookTest::chapter("```python\nprint(2 + 2)\n```\n\n```output\n5\n```\n");
+    let input = protocol_input(&t);
+    for _ in 0..2 {
+        let (code, _, err) = run_with_stdin(&[], &input);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("does not match"), "{err}");
+    }
+    assert!(!t.root().join(".mdbook-python/book-html").exists());
+    let toml = crate::harness::BOOK_TOML.replace("jobs = 2", "cache = false");
+    let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
+    let (code, _, err) = run_with_stdin(&[], &protocol_input(&t));
+    assert_eq!(code, 0, "{err}");
+    assert!(!t.root().join(".mdbook-python/book-html").exists());
 }
 
 #[test]

@@ -148,7 +148,7 @@ fn a_chapter_with_ten_thousand_blocks() {
     }
     let t = BookTest::chapter(&chapter);
     let (report, texts) = t.run("html", mdbook_python::Mode::Build);
-    assert_eq!(report.errors(), 0);
+    assert_eq!(report.errors(), 0, "{:?}", report.diagnostics.first());
     assert_eq!(report.stats.programs, 10_000);
     assert!(texts[0].contains("\n```text\n19998\n```\n"));
     assert_eq!(texts[0].matches("\n```text\n").count(), 10_000);
