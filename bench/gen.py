@@ -100,7 +100,7 @@ def generate(out_dir, n, chapters, plugin, python):
         )
         if kind == "mdbook":
             toml += (
-                f"\n[preprocessor.python]\ncommand = {json.dumps(plugin)}\n"
+                f"\n[preprocessor.python]\ncommand = {json.dumps(plugin)}\nrenderers = [\"html\"]\n"
                 f"python = {json.dumps(python)}\n"
                 '\n[output.html]\nadditional-js = [".mdbook-python/assets/mdbook-python.js"]\n'
                 'additional-css = [".mdbook-python/assets/mdbook-python.css"]\n'

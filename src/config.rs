@@ -404,6 +404,32 @@ fn camel_to_kebab(s: &str) -> String {
     out
 }
 
+/// mdBook's own `renderers` key in `[preprocessor.python]` spares a process
+/// start per build (mdBook then does not ask `supports`), but mdBook also
+/// skips the plugin for every renderer it leaves out: those pages would show
+/// Python blocks without outputs, with the plugin's words in their info
+/// strings. An error names the first such renderer among `outputs` (the
+/// book's renderers).
+pub fn check_renderers(
+    table: Option<&Value>,
+    outputs: &[String],
+    book_toml: Option<&str>,
+) -> Option<Diagnostic> {
+    let listed = table?.get("renderers")?.as_array()?;
+    let missing = outputs
+        .iter()
+        .find(|o| !listed.iter().any(|l| l.as_str() == Some(o.as_str())))?;
+    let line = book_toml.map_or(0, |t| line_of_key(t, "preprocessor.python", "renderers"));
+    Some(
+        Diagnostic::error(
+            "book.toml",
+            line,
+            format!("`renderers` leaves out `{missing}`, which this book also renders: mdBook would not run mdbook-python for it, and its pages would show Python blocks without their outputs"),
+        )
+        .with_help(format!("add \"{missing}\" to `renderers` in [preprocessor.python], or remove the key")),
+    )
+}
+
 /// The 1-based line of `key = ` inside the table `table` of book.toml.
 fn line_of_key(book_toml: &str, table: &str, key: &str) -> usize {
     let mut in_table = false;
@@ -427,6 +453,23 @@ fn line_of_key(book_toml: &str, table: &str, key: &str) -> usize {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn renderers_must_cover_every_output_of_the_book() {
+        let table = serde_json::json!({"renderers": ["html"]});
+        let toml = "[book]\n\n[preprocessor.python]\nrenderers = [\"html\"]\n";
+        let outputs = |o: &[&str]| o.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(check_renderers(Some(&table), &outputs(&["html"]), Some(toml)).is_none());
+        assert!(check_renderers(None, &outputs(&["html", "markdown"]), Some(toml)).is_none());
+        let d = check_renderers(Some(&table), &outputs(&["html", "markdown"]), Some(toml)).unwrap();
+        assert_eq!(
+            d.to_string().lines().take(2).collect::<Vec<_>>(),
+            [
+                "error: `renderers` leaves out `markdown`, which this book also renders: mdBook would not run mdbook-python for it, and its pages would show Python blocks without their outputs",
+                "  --> book.toml:4",
+            ]
+        );
+    }
 
     #[test]
     fn defaults_without_a_table() {

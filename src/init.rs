@@ -13,12 +13,24 @@ pub fn edit(text: &str) -> Result<(String, Vec<String>), String> {
         .parse()
         .map_err(|e| format!("book.toml is not valid TOML: {e}"))?;
     let mut changes = Vec::new();
+    // The renderers the book has: listing them in `renderers` spares mdBook
+    // a `supports` process per build (the plugin checks the list stays whole).
+    let mut renderers: Vec<String> = (doc.get("output").and_then(Item::as_table))
+        .map(|o| o.iter().map(|(k, _)| k.to_string()).collect())
+        .unwrap_or_default();
+    if !renderers.iter().any(|r| r == "html") {
+        renderers.insert(0, "html".to_string());
+    }
     let pre = table(doc.as_table_mut(), "preprocessor")?;
     if !pre.contains_key("python") {
         let mut t = Table::new();
         t.decor_mut().set_prefix("\n# Runs every Python block at build time; see the mdbook-python guide for the keys.\n");
+        t.insert("renderers", value(Array::from_iter(&renderers)));
         pre.insert("python", Item::Table(t));
-        changes.push("added [preprocessor.python]".to_string());
+        changes.push(format!(
+            "added [preprocessor.python] for the renderers {}",
+            renderers.join(", ")
+        ));
     }
     let html = table(table(doc.as_table_mut(), "output")?, "html")?;
     for (key, file) in [("additional-js", JS_PATH), ("additional-css", CSS_PATH)] {
@@ -89,7 +101,15 @@ mod tests {
             ),
             "{new}"
         );
-        assert!(new.contains("[preprocessor.python]"), "{new}");
+        assert!(
+            new.contains("[preprocessor.python]\nrenderers = [\"html\"]\n"),
+            "{new}"
+        );
+        let (with_md, _) = edit("[output.markdown]\n").unwrap();
+        assert!(
+            with_md.contains("renderers = [\"html\", \"markdown\"]"),
+            "{with_md}"
+        );
         assert!(new.contains("python = \"~\""), "{new}");
         let (again, none) = edit(&new).unwrap();
         assert_eq!(again, new);

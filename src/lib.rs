@@ -302,6 +302,15 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             return report;
         }
     };
+    let outputs: Vec<String> = match ctx.config.outputs::<serde_json::Value>() {
+        Ok(o) if !o.is_empty() => o.into_keys().collect(),
+        _ => vec!["html".to_string()],
+    };
+    let table: Option<serde_json::Value> = ctx.config.get("preprocessor.python").ok().flatten();
+    if let Some(d) = config::check_renderers(table.as_ref(), &outputs, book_toml.as_deref()) {
+        report.diagnostics.push(d);
+        return report;
+    }
     let target = if ctx.renderer == "html" {
         render::Target::Html
     } else {

@@ -209,3 +209,28 @@ fn an_unknown_label_names_its_line() {
         vec!["error: unknown label `rnu` in [preprocessor.python.labels]\n  --> book.toml:9\n   = help: did you mean `run`?".to_string()]
     );
 }
+
+#[test]
+fn renderers_that_leave_out_one_of_the_books_renderers_fail_the_build() {
+    let toml = BOOK_TOML.replace("jobs = 2", "jobs = 2\nrenderers = [\"html\"]")
+        + "\n[output.html]\n\n[output.markdown]\n";
+    let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
+    let err = t.build().unwrap_err();
+    assert!(err.contains("1 error"), "{err}");
+    let errors = t.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("error: `renderers` leaves out `markdown`")
+            && errors[0].contains("--> book.toml:6"),
+        "{}",
+        errors[0]
+    );
+    // Listing both, the book builds, and the Markdown gets its outputs too.
+    t.write(
+        "book.toml",
+        &toml.replace("[\"html\"]", "[\"html\", \"markdown\"]"),
+    );
+    t.build().unwrap();
+    let md = t.read("out/markdown/a.md");
+    assert!(md.contains("```text\n1\n```"), "{md}");
+}

@@ -62,6 +62,10 @@ fn the_refresher_builds_for_the_markdown_renderer_too() {
     let out = tempfile::tempdir().unwrap();
     let mut md = mdbook_driver::MDBook::load(repo()).unwrap();
     md.config.build.build_dir = out.path().to_path_buf();
+    // As a reader of the guide would: the renderer added, and listed.
+    md.config
+        .set("preprocessor.python.renderers", ["html", "markdown"])
+        .unwrap();
     md.with_preprocessor(mdbook_python::PythonPreprocessor::new(
         mdbook_python::Options::default(),
     ));
