@@ -11,4 +11,5 @@ mod parity;
 mod quizzes;
 mod refresher;
 mod rich;
+mod serve;
 mod untouched;
