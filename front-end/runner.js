@@ -362,7 +362,8 @@
     const end = ta.selectionEnd;
     const ls = v.lastIndexOf('\n', s - 1) + 1;
     const mod = e.ctrlKey || e.metaKey;
-    const key = e.key;
+    // WebKitGTK reports Shift+Tab (GTK's ISO_Left_Tab) as key 'Unidentified', code 'Tab'.
+    const key = e.key === 'Unidentified' && e.code === 'Tab' ? 'Tab' : e.key;
     if (key === 'Escape' || (key === 'Enter' && mod)) {
       e.preventDefault();
       if (key === 'Enter') b.run();

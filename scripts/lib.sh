@@ -25,6 +25,9 @@ ensure_browsers() {
   local missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v firefox-esr >/dev/null || missing+=(firefox-esr)
+  # WebKit (Safari's engine): WebKitGTK's MiniBrowser under WebDriver, on an Xvfb display.
+  command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
+  command -v Xvfb >/dev/null || missing+=(xvfb)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "==> installing ${missing[*]} from Debian"

@@ -308,6 +308,6 @@ export function runnerSuite(browserName) {
       await page.close();
     });
 
-    asyncioTests(ctx, { jspi: browserName === 'chromium' ? true : undefined });
+    asyncioTests(ctx, { jspi: { chromium: true, webkit: false }[browserName] });
   });
 }
