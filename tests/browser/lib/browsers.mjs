@@ -232,6 +232,19 @@ async function launchWebKit() {
           await on(handle);
           await driver.executeScript('document.querySelector(arguments[0]).focus()', sel);
         },
+        async click(sel) {
+          await on(handle);
+          await (await driver.findElement(By.css(sel))).click();
+        },
+        async type(text) {
+          await on(handle);
+          await driver.actions().sendKeys(text).perform();
+        },
+        async reload() {
+          await on(handle);
+          await driver.navigate().refresh();
+          await driver.executeScript(watch);
+        },
         async close() {
           const handles = await driver.getAllWindowHandles();
           if (handles.length > 1) {
@@ -276,6 +289,11 @@ function wrap(page, own) {
     async focus(sel) {
       await page.focus(sel);
     },
+    /** A real mouse click on the first element matching `sel`. */
+    click: (sel) => page.click(sel),
+    /** Type `text` with the keyboard into the focused element. */
+    type: (text) => page.keyboard.type(text),
+    reload: () => page.reload({ waitUntil: 'load' }),
     close: () => page.close(),
   };
 }
