@@ -223,7 +223,13 @@ async function mdpyBoot(opts) {
   const load = opts.loadPyodide || (await import(opts.indexURL + 'pyodide.mjs')).loadPyodide;
   const py = await load(opts.loadPyodide ? {} : { indexURL: opts.indexURL, env: { PYTHONHASHSEED: '0' } });
   post({ type: 'progress', text: 'start' });
-  if (opts.interrupt) py.setInterruptBuffer(opts.interrupt);
+  // WebKit (JavaScriptCore) ends a terminated worker only when JavaScript runs: a Stopped
+  // busy loop kept a core busy for good. An interrupt buffer, even one nothing can write
+  // (no cross-origin isolation), makes CPython call into JavaScript now and then. Elsewhere
+  // terminate() works alone, and those calls cost Firefox a fifth of a busy loop's speed.
+  const ua = typeof navigator === 'undefined' ? '' : navigator.userAgent || '';
+  const jsc = /AppleWebKit/.test(ua) && !/Chrom/.test(ua);
+  if (opts.interrupt || jsc) py.setInterruptBuffer(opts.interrupt || new Int32Array(1));
   let emit = null;
   const dec = new TextDecoder();
   const raw = { write: (b) => (emit && emit(dec.decode(b, { stream: true })), b.length) };

@@ -1,6 +1,8 @@
 // The runner's real-browser scenarios, shared by the runner-*.test.mjs files. Every expected
 // output is the build-time output read from the page itself.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { buildBook, serve } from './book.mjs';
 import { launch } from './browsers.mjs';
@@ -43,6 +45,19 @@ export const page$ = {
     document.querySelectorAll('div.mdpy-snippet')[i].querySelector('textarea.mdpy-in').value = text;
   },
 };
+
+/** How many cores this machine kept busy over `ms` (from /proc/stat), after waiting `after` ms. */
+export async function coresBusy(after, ms) {
+  const sleep = (t) => new Promise((r) => setTimeout(r, t));
+  const sample = () => fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  await sleep(after);
+  const a = sample();
+  await sleep(ms);
+  const d = sample().map((x, i) => x - a[i]);
+  const total = d.reduce((x, y) => x + y, 0);
+  const idle = d[3] + d[4];
+  return ((total - idle) / total) * os.cpus().length;
+}
 
 /** Click Run on block i and wait for the run to end; returns {state, ms}. */
 export async function run(page, i, timeout = 60000) {
@@ -247,6 +262,14 @@ export function runnerSuite(browserName) {
       const again = await run(page, i, 10000);
       assert.equal(again.state.out, 'again\n', 'the next Run works');
       await stopAfter('print("started")\nwhile True:\n    pass\n', 'while True: pass');
+      // Stopped for real: within 10 s the loop's worker no longer burns a core (WebKit kept it
+      // spinning for good until the worker gave JavaScriptCore a chance to end it).
+      const t2 = Date.now();
+      let busy = await coresBusy(0, 1000);
+      while (busy >= 0.6 && Date.now() - t2 < 10000) busy = await coresBusy(0, 1000);
+      t.diagnostic(`${browserName}: the stopped loop's core was free ${Date.now() - t2} ms after Stop `
+        + `(cores busy over the last second: ${busy.toFixed(2)})`);
+      assert.ok(busy < 0.6, `10 s after Stop, the stopped loop still keeps ${busy.toFixed(2)} cores busy`);
       await page.eval(page$.setCode, [i, 'print(6 * 7)\n']);
       const { state, ms } = await run(page, i);
       t.diagnostic(`${browserName}: first Run after a CPU loop was stopped (new interpreter): ${ms} ms`);
