@@ -40,8 +40,10 @@
     const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
     const w = (W.worker = new Worker(url, { type: 'module' }));
     URL.revokeObjectURL(url);
-    // Only a cross-origin isolated page has the interrupt buffer (stops CPU loops in place).
-    W.ia = self.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
+    // Only a cross-origin isolated page has the interrupt buffer (stops CPU loops in place);
+    // WebKitGTK can be isolated and still have no SharedArrayBuffer.
+    const sab = self.crossOriginIsolated && typeof SharedArrayBuffer === 'function';
+    W.ia = sab ? new Int32Array(new SharedArrayBuffer(4)) : null;
     const ready = (W.ready = new Promise((resolve, reject) => {
       W.fail = reject;
       w.onmessage = ({ data: m }) => {
