@@ -40,7 +40,15 @@ function hashTree(h, dir) {
 // quarter), as src/render/assets.rs (strip_comment_lines) does.
 const strip = (s, py) => s.split(/(?<=\n)/).filter((l) => !(py ? /^\s*(\/\/|#)/ : /^\s*\/\//).test(l))
   .map((l) => l.replace(/^ +/, (m) => (py ? ' '.repeat(Math.ceil(m.length / 4)) : ''))).join('');
-const stripCss = (s) => s.replace(/^ +/gm, '').replace(/\/\*[^]*?\*\/\n?/g, '');
+// CSS: comments, indentation, and white space around { } ; , > and after : outside strings
+// (src/render/assets.rs, strip_css_comments and collapse_css).
+const collapseCss = (s) => s.replace(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|\s+/g, (m, str, at, all) => {
+  if (str) return str;
+  const before = at === 0 || '{};,>:'.includes(all[at - 1]);
+  const next = all[at + m.length];
+  return before || next === undefined || '{};,>'.includes(next) ? '' : ' ';
+});
+const stripCss = (s) => collapseCss(s.replace(/^ +/gm, '').replace(/\/\*[^]*?\*\/\n?/g, ''));
 
 // The binary embeds front-end/ when it is compiled: testing an older copy would mislead.
 function checkBundle(dir, bin) {
