@@ -780,12 +780,12 @@ def figures(cases, rss, quick):
             if any(kc == f"{k}-cold-{n}" for k, _, _ in PEERS) and cw is not None and not broken:
                 peer_cold.append((label, cw, cc))
         ours_c = C.get(f"check-cold-{n}")
-        for what, t in ((f"3. cold check, {n} snippets", ours),
-                        (f"3. cold check right after `mdbook-python clean`, {n} snippets",
-                         W.get(f"check-clean-{n}"))):
+        for what, key in ((f"3. cold check, {n} snippets", f"check-cold-{n}"),
+                          (f"3. cold check right after `mdbook-python clean`, {n} snippets",
+                           f"check-clean-{n}")):
+            t, tc = W.get(key), C.get(key)
             if t is None:
                 continue
-            tc = C.get(f"check-cold-{n}" if t is ours else f"check-clean-{n}")
             if factor:
                 shown = f"{fmt_s(t)}; {fmt_s(t / factor)} at the issue's speed"
                 ok_abs = t / factor <= TARGETS["cold"][n]
