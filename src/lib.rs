@@ -94,6 +94,8 @@ pub struct Report {
     /// Files outside the book the chapters read (quiz files), with
     /// `execute::books::file_hash`: the book cache checks them.
     pub inputs: Vec<(PathBuf, String)>,
+    /// `network = "loopback"`: the sandbox was asked for no network.
+    pub network_isolated: bool,
 }
 
 impl Report {
@@ -156,6 +158,11 @@ fn anyhow_error<T>(msg: String) -> mdbook_preprocessor::errors::Result<T> {
 pub fn print_report(report: &Report) {
     for d in &report.diagnostics {
         eprintln!("{d}\n");
+    }
+    if let Some(sandbox) = &report.stats.sandbox {
+        for gap in sandbox.gaps(report.network_isolated) {
+            eprintln!("mdbook-python: note: {gap}");
+        }
     }
     eprintln!("{}", report.summary());
     if let Some(browser) = &report.browser {
@@ -496,6 +503,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         b.finish_and_clear();
     }
     report.stats = stats;
+    report.network_isolated = config.network == "loopback";
     let on_mismatch = if options.mode == Mode::Bless {
         config::OnMismatch::Warn
     } else {

@@ -4,7 +4,7 @@
 
 use crate::config::OnMismatch;
 use crate::diagnostics::Diagnostic;
-use crate::execute::{Failure, Outcome, Rich};
+use crate::execute::{Failure, Outcome, Raised, Rich};
 use crate::plan::{Mode, Snippet};
 use std::path::Path;
 
@@ -83,10 +83,7 @@ pub fn verify(
                 format!("this snippet raised {}: {}", e.name, first_line(&e.message)),
             )
             .with_detail(outcome.output.trim_end().to_string())
-            .with_help(format!(
-                "fix the code, or mark the block `raises={}` if the exception is the point",
-                e.name
-            )),
+            .with_help(raised_help(e)),
         ),
         (Some(want), Some(e)) if !raised_matches(want, &e.mro, &e.qualname) => v.diagnostics.push(
             Diagnostic::error(
@@ -135,6 +132,30 @@ pub fn verify(
 
 /// A snippet imported a module the build interpreter does not have: name
 /// it, and say how to install it into a virtual environment.
+/// The help under an exception nobody asked for: what usually causes the
+/// sandbox's own refusals, else how to accept the exception.
+fn raised_help(e: &Raised) -> String {
+    let accept = format!(
+        "mark the block `raises={}` if the exception is the point",
+        e.name
+    );
+    if e.name == "BlockingIOError" && e.message.starts_with("[Errno 11]") {
+        format!(
+            "the snippet started more processes than `process-limit` in [preprocessor.python] allows; start fewer, raise the limit, or {accept}"
+        )
+    } else if e.mro.iter().any(|n| n == "OSError")
+        && (e.message.starts_with("[Errno 101]")
+            || e.message.starts_with("[Errno -3]")
+            || e.message.starts_with("[Errno -2]"))
+    {
+        format!(
+            "snippets have no network but loopback: set `network = \"host\"` in [preprocessor.python] to allow it, or {accept}"
+        )
+    } else {
+        format!("fix the code, or {accept}")
+    }
+}
+
 fn missing_module(
     file: &Path,
     line: usize,

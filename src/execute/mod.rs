@@ -118,12 +118,14 @@ impl Outcome {
 }
 
 /// Counts for the summary line.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
     pub programs: usize,
     pub run: usize,
     pub cached: usize,
     pub workers: usize,
+    /// What the workers' sandbox could set up, when any worker started.
+    pub sandbox: Option<pool::Sandbox>,
 }
 
 /// Run every job, using and filling the cache. Returns one `Vec<Outcome>`
@@ -152,8 +154,9 @@ pub fn run(
         keys.push(key);
     }
     if !todo.is_empty() {
-        let (ran, workers) = pool::run_all(interpreter, jobs, &todo, settings, progress);
+        let (ran, workers, sandbox) = pool::run_all(interpreter, jobs, &todo, settings, progress);
         stats.workers = workers;
+        stats.sandbox = sandbox;
         for (i, outcomes) in todo.into_iter().zip(ran) {
             stats.run += jobs[i].programs.len();
             if let Some(c) = cache
