@@ -252,35 +252,50 @@ fn check(dir: &Path, no_cache: bool, browser: bool) -> ExitCode {
     }
 }
 
+/// `mdbook-python clean`: delete what the plugin wrote into its cache
+/// folder (`execute::cache::clean`), after the same checks of `cache-dir`
+/// as a build.
 fn clean(dir: &Path) -> ExitCode {
     let md = match load(dir) {
         Ok(m) => m,
         Err(e) => return fail(e),
     };
-    let table: Option<serde_json::Value> = md.config.get("preprocessor.python").ok().flatten();
-    let config = match crate::config::Config::from_table(table.as_ref(), None, None) {
+    let book_toml = crate::execute::fs::read_text(&md.root.join("book.toml"));
+    let config = match crate::config::read(&md.config, &md.root, book_toml.as_deref()) {
         Ok(c) => c,
         Err(errors) => {
-            print_report(&crate::Report {
-                diagnostics: errors,
-                ..Default::default()
-            });
-            return ExitCode::FAILURE;
+            for d in errors {
+                eprintln!("{d}\n");
+            }
+            return fail("nothing was deleted");
         }
     };
     let cache = config.cache_dir_in(&md.root);
-    match crate::execute::fs::remove_dir(&cache) {
-        Ok(true) => {
-            eprintln!("mdbook-python: removed {}", cache.display());
+    match crate::execute::cache::clean(&cache) {
+        Ok(Some(cleaned)) => {
+            for path in &cleaned.left {
+                eprintln!(
+                    "mdbook-python: left {}: not written by mdbook-python",
+                    path.display()
+                );
+            }
+            if cleaned.removed {
+                eprintln!("mdbook-python: removed {}", cache.display());
+            } else {
+                eprintln!(
+                    "mdbook-python: removed the cache in {} (the folder stays for what is left)",
+                    cache.display()
+                );
+            }
             ExitCode::SUCCESS
         }
-        Ok(false) => {
+        Ok(None) => {
             eprintln!(
                 "mdbook-python: nothing to clean ({} does not exist)",
                 cache.display()
             );
             ExitCode::SUCCESS
         }
-        Err(e) => fail(format!("cannot remove {}: {e}", cache.display())),
+        Err(e) => fail(e),
     }
 }

@@ -182,13 +182,7 @@ fn read_config(
     ctx: &PreprocessorContext,
     book_toml: Option<&str>,
 ) -> Result<Config, Vec<Diagnostic>> {
-    let table: Option<serde_json::Value> = ctx.config.get("preprocessor.python").ok().flatten();
-    let hidelines: Option<String> = ctx
-        .config
-        .get::<String>("output.html.code.hidelines.python")
-        .ok()
-        .flatten();
-    Config::from_table(table.as_ref(), hidelines, book_toml)
+    config::read(&ctx.config, &ctx.root, book_toml)
 }
 
 fn interpreter_memos(config: &Config, cache_dir: &Path, root: &Path) -> Vec<PathBuf> {

@@ -240,12 +240,4 @@ pub mod fs {
             libc::fcntl(1, libc::F_SETPIPE_SZ, 1 << 20);
         }
     }
-
-    pub fn remove_dir(path: &Path) -> std::io::Result<bool> {
-        match std::fs::remove_dir_all(path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
 }

@@ -3,6 +3,7 @@
 //! command line, and on the refresher itself. See README.md beside this file.
 
 mod build;
+mod cache_dir;
 mod commands;
 mod errors;
 mod harness;
