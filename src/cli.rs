@@ -142,9 +142,34 @@ pub fn parse_input(
             mdbook_preprocessor::MDBOOK_VERSION
         ));
     }
-    parsed.map_err(|e| {
-        format!("mdBook {running} sent a book this version cannot read ({e}); please report it")
+    parsed.or_else(|e| {
+        read_without_nulls(input).ok_or_else(|| {
+            format!("mdBook {running} sent a book this version cannot read ({e}); please report it")
+        })
     })
+}
+
+/// mdBook writes a `nan` or `inf` of book.toml as `null`, which its own
+/// config then cannot read back. Read the input again with every `null` of
+/// `[preprocessor.python]` replaced by `config::NOT_A_VALUE`, so the config
+/// check names the key instead of the whole book failing.
+fn read_without_nulls(input: &str) -> Option<(mdbook_preprocessor::PreprocessorContext, Book)> {
+    let mut value: serde_json::Value = serde_json::from_str(input).ok()?;
+    let table = value
+        .get_mut(0)?
+        .get_mut("config")?
+        .get_mut("preprocessor")?
+        .get_mut("python")?
+        .as_object_mut()?;
+    let mut replaced = false;
+    for v in table.values_mut().filter(|v| v.is_null()) {
+        *v = serde_json::Value::String(crate::config::NOT_A_VALUE.into());
+        replaced = true;
+    }
+    if !replaced {
+        return None;
+    }
+    serde_json::from_value(value).ok()
 }
 
 fn preprocess() -> ExitCode {

@@ -21,6 +21,12 @@ pub(crate) fn valid_timeout(seconds: f64) -> bool {
 
 const MIB: u64 = 1024 * 1024;
 
+/// What the preprocessor puts in place of a value mdBook sent as `null` (a
+/// `nan` or `inf` in book.toml becomes `null` in JSON, which mdBook's config
+/// cannot read back): the rest of the book is read, and this key is an error
+/// that names it.
+pub const NOT_A_VALUE: &str = "\u{0}mdbook-python: not a value";
+
 /// The largest `memory-limit` / `file-size-limit` in MiB whose size in bytes
 /// still fits in 64 bits.
 pub const MAX_MIB: u64 = u64::MAX / MIB;
@@ -184,6 +190,10 @@ impl Config {
             Diagnostic::error("book.toml", line, msg)
         };
         for (key, value) in map {
+            let value = match value {
+                Value::String(s) if s == NOT_A_VALUE => &Value::Null,
+                v => v,
+            };
             // The value as the author wrote it (`nan` reaches us as `null`).
             let written = book_toml
                 .and_then(|t| written_value(t, "preprocessor.python", key))
@@ -326,6 +336,8 @@ impl Config {
         if errors.is_empty() {
             Ok(config)
         } else {
+            // In book.toml's order (the table is read in key order).
+            errors.sort_by_key(|d| d.line);
             Err(errors)
         }
     }

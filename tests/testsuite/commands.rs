@@ -312,3 +312,22 @@ fn bless_killed_midway_leaves_every_file_old_or_new() {
         }
     }
 }
+
+#[test]
+fn a_nan_in_book_toml_names_its_key_through_the_protocol() {
+    let toml = crate::harness::BOOK_TOML.replace("jobs = 2", "jobs = 2\ntimeout = nan");
+    let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
+    // mdBook writes the NaN as `null`, which its config cannot read back.
+    let input = protocol_input(&t);
+    assert!(input.contains("\"timeout\":null"), "{input}");
+    let (code, out, err) = run_with_stdin(&[], &input);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(
+        err.starts_with("error: `preprocessor.python.timeout` must be a number of seconds from 0.05 to 86400, not `nan`\n  --> book.toml:6\n\nmdbook-python: 0 snippets, 0 run,"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("\nmdbook-python: 1 error (see above); the book was not built\n"),
+        "{err}"
+    );
+}
