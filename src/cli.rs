@@ -1,5 +1,6 @@
 //! The command line: with no subcommand, the mdBook preprocessor protocol
-//! (`[context, book]` JSON on stdin, the book on stdout); `supports`, and the
+//! (`[context, book]` JSON on stdin, the book on stdout; the usage instead
+//! when stdin is a terminal); `supports`, and the
 //! author's commands `check`, `bless` and `clean`. Each returns an exit code;
 //! nothing here panics on bad input.
 
@@ -7,7 +8,7 @@ use crate::{Mode, Options, PythonPreprocessor, print_report};
 use clap::{Parser, Subcommand};
 use mdbook_driver::MDBook;
 use mdbook_preprocessor::book::Book;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -69,7 +70,7 @@ pub fn main() -> ExitCode {
     // is supported).
     let mut args = std::env::args_os().skip(1);
     match (args.next(), args.next(), args.next()) {
-        (None, _, _) => return preprocess(),
+        (None, _, _) => return no_command(std::io::stdin().is_terminal()),
         (Some(cmd), Some(renderer), None)
             if cmd == "supports" && !renderer.to_string_lossy().starts_with('-') =>
         {
@@ -79,7 +80,7 @@ pub fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        None => preprocess(),
+        None => no_command(std::io::stdin().is_terminal()),
         Some(Command::Supports { .. }) => ExitCode::SUCCESS,
         Some(Command::Check {
             dir,
@@ -102,6 +103,30 @@ pub fn main() -> ExitCode {
             Err(e) => fail(e),
         },
     }
+}
+
+/// No subcommand: mdBook's protocol, unless stdin is a terminal (someone
+/// typed `mdbook-python`): then nobody will send the book, so print the usage
+/// and exit 2 instead of waiting.
+fn no_command(stdin_is_terminal: bool) -> ExitCode {
+    match usage_instead_of_protocol(stdin_is_terminal) {
+        Some(usage) => {
+            eprint!("{usage}");
+            ExitCode::from(2)
+        }
+        None => preprocess(),
+    }
+}
+
+/// What to print instead of reading mdBook's input, if anything.
+fn usage_instead_of_protocol(stdin_is_terminal: bool) -> Option<String> {
+    use clap::CommandFactory;
+    stdin_is_terminal.then(|| {
+        format!(
+            "mdbook-python: no command given, and stdin is a terminal: with no command, mdbook-python reads the book mdBook sends on stdin (`mdbook build` runs it)\n\n{}",
+            Cli::command().render_help()
+        )
+    })
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -322,5 +347,17 @@ fn clean(dir: &Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_on_stdin_gets_the_usage_not_the_protocol() {
+        assert_eq!(usage_instead_of_protocol(false), None);
+        let usage = usage_instead_of_protocol(true).unwrap();
+        assert!(usage.contains("Usage: mdbook-python [COMMAND]"), "{usage}");
     }
 }
