@@ -1,7 +1,8 @@
 //! Bless: write the real outputs into the author's `output` blocks (and the
 //! expected lines of `pycon` sessions) in the source files. Only the bodies of
 //! blocks that do not match change; every other byte stays. A file is written
-//! through a temporary file and a rename, and only if it still holds what was
+//! with `execute::fs::rewrite` (through a temporary file and a rename, keeping
+//! its permissions and symbolic links), and only if it still holds what was
 //! read (an editor saving meanwhile wins; bless says so and stops).
 
 use crate::diagnostics::Diagnostic;
@@ -111,39 +112,34 @@ fn line_start(text: &str, line: usize) -> usize {
 /// only if the file still holds what the pipeline read. Returns the files
 /// and blocks written, and a diagnostic per file left alone.
 pub fn write(src: &Path, rewrites: Vec<Rewrite>) -> (usize, usize, Vec<Diagnostic>) {
+    use crate::execute::fs::RewriteError;
+    const CHANGED: &str = "this file changed while bless was running; it was not written";
     let (mut written, mut blocks, mut problems) = (0, 0, Vec::new());
     for rw in rewrites {
         let path = src.join(&rw.path);
-        let Some(disk) = crate::execute::fs::read_text(&path) else {
-            problems.push(Diagnostic::error(
-                &path,
-                0,
-                "cannot read this file any more",
-            ));
-            continue;
-        };
-        let (bom, body) = match disk.strip_prefix('\u{feff}') {
-            Some(rest) => ("\u{feff}", rest),
-            None => ("", disk.as_str()),
-        };
-        if body != rw.old {
-            problems.push(
-                Diagnostic::error(
-                    &path,
-                    0,
-                    "this file changed while bless was running; it was not written",
-                )
-                .with_help("run `mdbook-python bless` again"),
-            );
-            continue;
-        }
-        match crate::execute::cache::write_atomically(&path, format!("{bom}{}", rw.new).as_bytes())
-        {
-            Ok(()) => {
+        let result = crate::execute::fs::rewrite(&path, |disk| {
+            let disk = std::str::from_utf8(disk).map_err(|_| CHANGED.to_string())?;
+            // mdBook strips a BOM: keep it.
+            let (bom, body) = match disk.strip_prefix('\u{feff}') {
+                Some(rest) => ("\u{feff}", rest),
+                None => ("", disk),
+            };
+            if body != rw.old {
+                return Err(CHANGED.to_string());
+            }
+            Ok(Some(format!("{bom}{}", rw.new).into_bytes()))
+        });
+        match result {
+            Ok(_) => {
                 written += 1;
                 blocks += rw.blocks;
             }
-            Err(e) => problems.push(Diagnostic::error(&path, 0, format!("cannot write: {e}"))),
+            Err(RewriteError::Edit(_) | RewriteError::Changed) => problems.push(
+                Diagnostic::error(&path, 0, CHANGED).with_help("run `mdbook-python bless` again"),
+            ),
+            Err(RewriteError::Io(e)) => {
+                problems.push(Diagnostic::error(&path, 0, format!("cannot write: {e}")))
+            }
         }
     }
     (written, blocks, problems)

@@ -185,6 +185,64 @@ pub mod fs {
         std::fs::read_to_string(path)
     }
 
+    /// Why `rewrite` left a file alone.
+    #[derive(Debug)]
+    pub enum RewriteError {
+        /// `edit` refused the file as it was read.
+        Edit(String),
+        /// The file changed between the read and the rename.
+        Changed,
+        Io(std::io::Error),
+    }
+
+    impl From<std::io::Error> for RewriteError {
+        fn from(e: std::io::Error) -> Self {
+            RewriteError::Io(e)
+        }
+    }
+
+    /// Rewrite an author's file (a chapter for `bless`, book.toml for
+    /// `init`) keeping everything but its bytes: a symbolic link stays a
+    /// link and its final target is rewritten; the new file gets the old
+    /// one's permissions (and owner, where allowed). `edit` turns the bytes
+    /// read into the new ones (`None`: nothing to change). The new bytes go
+    /// to a temporary file beside the target, synced, and replace it by a
+    /// rename only if the target still holds what was read. Returns whether
+    /// the file was written.
+    pub fn rewrite(
+        path: &Path,
+        edit: impl FnOnce(&[u8]) -> Result<Option<Vec<u8>>, String>,
+    ) -> Result<bool, RewriteError> {
+        use std::io::Write;
+        use std::os::unix::fs::MetadataExt;
+        let target = std::fs::canonicalize(path)?;
+        let old = std::fs::read(&target)?;
+        let Some(new) = edit(&old).map_err(RewriteError::Edit)? else {
+            return Ok(false);
+        };
+        let meta = std::fs::metadata(&target)?;
+        let dir = target.parent().unwrap_or(Path::new("."));
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".mdbook-python-")
+            .tempfile_in(dir)?;
+        tmp.write_all(&new)?;
+        let file = tmp.as_file();
+        file.set_permissions(meta.permissions())?;
+        match std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())) {
+            Err(e) if e.raw_os_error() != Some(libc::EPERM) => return Err(e.into()),
+            _ => {}
+        }
+        file.sync_all()?;
+        if std::fs::read(&target)? != old {
+            return Err(RewriteError::Changed);
+        }
+        tmp.persist(&target).map_err(|e| e.error)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(true)
+    }
+
     /// Write `bytes` atomically unless the file already holds exactly them
     /// (so an unchanged build touches nothing).
     pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {

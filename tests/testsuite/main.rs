@@ -8,6 +8,7 @@ mod commands;
 mod errors;
 mod harness;
 mod hostile;
+mod kept;
 mod parity;
 mod quizzes;
 mod refresher;
