@@ -596,10 +596,6 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             report.diagnostics.extend(keep.cloned());
         }
         if options.mode == Mode::Bless {
-            let shown: Vec<Option<String>> = verdicts
-                .iter()
-                .map(|v| v.as_ref().and_then(|v| v.shown.clone()))
-                .collect();
             let examples: Vec<Vec<execute::Example>> = p
                 .snippets
                 .iter()
@@ -610,13 +606,14 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                         .unwrap_or_default()
                 })
                 .collect();
-            let mut edits = bless::edits(&ch.text, ch.scanned(), p, &shown, &examples);
-            if !edits.is_empty() {
-                let blocks = edits.len();
+            let (blocks, mut notes) =
+                bless::edits(&ch.file, &ch.text, ch.scanned(), p, &verdicts, &examples);
+            report.diagnostics.append(&mut notes);
+            if !blocks.is_empty() {
                 report.rewrites.push(bless::Rewrite {
                     path: PathBuf::from(&ch.source),
+                    raw: ch.text.clone(),
                     old: ch.text.clone(),
-                    new: render::splice(&ch.text, &mut edits),
                     blocks,
                 });
             }

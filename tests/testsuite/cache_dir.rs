@@ -3,9 +3,7 @@
 //! plugin wrote. Each case compares the whole book, and the folder around
 //! it, before and after.
 
-use crate::harness::bin;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// A book in `parent/book` (with a `.git` folder and a chapter), next to a
 /// file and a folder of someone else's.
@@ -43,16 +41,7 @@ impl Site {
 
     /// Run `mdbook-python <command> book` with `env`: exit code and stderr.
     fn run(&self, command: &str, env: &[(&str, &str)]) -> (i32, String) {
-        let out = Command::new(bin())
-            .arg(command)
-            .arg(self.book())
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        crate::harness::cli(command, &self.book(), env)
     }
 
     /// Every path under the parent folder, with its bytes (or link target).

@@ -88,3 +88,15 @@ fn init_keeps_crlf_line_endings() {
     );
     t.build().unwrap();
 }
+#[test]
+fn bless_keeps_crlf_in_the_blocks_it_writes() {
+    let chapter = "# A\r\n\r\n```python\r\nprint('one')\r\nprint('two')\r\n```\r\n\r\n```output\r\nwrong\r\n```\r\n\r\n```python\r\nx = 1\r\n```\r\n\r\n```output\r\nstale\r\n```\r\n";
+    let t = BookTest::chapter(chapter);
+    cli_ok("bless", t.root());
+    assert_eq!(
+        t.read("src/a.md"),
+        chapter
+            .replace("wrong\r\n", "one\r\ntwo\r\n")
+            .replace("stale\r\n", "")
+    );
+}

@@ -2,6 +2,7 @@
 //! plugin, asserting on the produced HTML, on exact error messages, on the
 //! command line, and on the refresher itself. See README.md beside this file.
 
+mod blessing;
 mod build;
 mod cache_dir;
 mod commands;
