@@ -1,7 +1,9 @@
 //! Config: the `[preprocessor.python]` table of book.toml, typed and strict.
 //! Every key is documented here and in the user guide; an unknown key or a
-//! value of the wrong type is an error that names the key (and the closest
-//! known one) and the line of book.toml where it stands.
+//! value of the wrong type or out of range is an error that names the key
+//! (and the closest known one), the value as written and the line of
+//! book.toml where it stands. `cache-dir` must also be a folder of its own
+//! inside the book (`check_cache_dir`), since `clean` deletes it.
 
 use crate::diagnostics::{Diagnostic, closest};
 use serde_json::Value;
@@ -252,7 +254,8 @@ impl Config {
                     _ => errors.push(bad("a URL or a path relative to the book's root")),
                 },
                 "memory-limit" | "file-size-limit" => match value.as_u64() {
-                    Some(n) if n <= MAX_MIB => {
+                    // In bytes it must fit in 64 bits (`rlimits`).
+                    Some(n) if n.checked_mul(MIB).is_some() => {
                         if key == "memory-limit" {
                             config.memory_limit = n;
                         } else {

@@ -12,6 +12,11 @@
 //! renamed, so two builds at once never see half a file and never overwrite
 //! each other's pack; a pack that does not parse is ignored (its jobs run
 //! again); when packs pile up, a build merges the ones it read into one.
+//!
+//! This module also owns the cache folder itself: the `CACHEDIR.TAG` marker
+//! and `.gitignore` of a folder the plugin creates (`prepare_dir`), the list
+//! of entries the plugin writes there (`OWNED`), and `clean`, which deletes
+//! those entries of a marked folder and nothing else.
 
 use super::{Interpreter, Outcome};
 use crate::plan::{Job, Mode};
