@@ -289,3 +289,39 @@ pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(text: &str, old: &str, new: &str) -> Edit {
+        let start = text.find(old).unwrap();
+        Edit {
+            range: start..start + old.len(),
+            text: new.to_string(),
+        }
+    }
+
+    #[test]
+    fn edits_after_an_include_move_to_the_chapter_file() {
+        let raw = "# A\n\n{{#include x.md}}\n\n```output\nold\n```\n";
+        let expanded = "# A\n\nline one\nline two\nline three\n\n```output\nold\n```\n";
+        let moved = carry(raw, expanded, &edit(expanded, "old\n", "new\n")).unwrap();
+        assert_eq!(
+            crate::render::splice(raw, &mut [moved]),
+            raw.replace("old", "new")
+        );
+        let same = edit(raw, "old\n", "new\n");
+        assert_eq!(carry(raw, raw, &same).unwrap().range, same.range);
+    }
+
+    #[test]
+    fn edits_inside_included_text_name_the_including_line() {
+        let raw = "# A\n\n{{#include x.md}}\n";
+        let expanded = "# A\n\n```output\nold\n```\n";
+        assert_eq!(
+            carry(raw, expanded, &edit(expanded, "old\n", "new\n")),
+            Err(3)
+        );
+    }
+}
