@@ -176,8 +176,9 @@ pub fn parse_input(
 
 /// mdBook writes a `nan` or `inf` of book.toml as `null`, which its own
 /// config then cannot read back. Read the input again with every `null` of
-/// `[preprocessor.python]` replaced by `config::NOT_A_VALUE`, so the config
-/// check names the key instead of the whole book failing.
+/// `[preprocessor.python]` (and its sub-tables) replaced by
+/// `config::NOT_A_VALUE`, so the config check names the key instead of the
+/// whole book failing.
 fn read_without_nulls(input: &str) -> Option<(mdbook_preprocessor::PreprocessorContext, Book)> {
     let mut value: serde_json::Value = serde_json::from_str(input).ok()?;
     let table = value
@@ -186,12 +187,18 @@ fn read_without_nulls(input: &str) -> Option<(mdbook_preprocessor::PreprocessorC
         .get_mut("preprocessor")?
         .get_mut("python")?
         .as_object_mut()?;
-    let mut replaced = false;
-    for v in table.values_mut().filter(|v| v.is_null()) {
-        *v = serde_json::Value::String(crate::config::NOT_A_VALUE.into());
-        replaced = true;
+    fn replace(v: &mut serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Null => {
+                *v = serde_json::Value::String(crate::config::NOT_A_VALUE.into());
+                true
+            }
+            serde_json::Value::Object(m) => m.values_mut().fold(false, |r, v| replace(v) | r),
+            serde_json::Value::Array(a) => a.iter_mut().fold(false, |r, v| replace(v) | r),
+            _ => false,
+        }
     }
-    if !replaced {
+    if !table.values_mut().fold(false, |r, v| replace(v) | r) {
         return None;
     }
     serde_json::from_value(value).ok()

@@ -284,7 +284,7 @@ impl Config {
                 },
                 "packages" => match value.as_array().and_then(|a| {
                     a.iter()
-                        .map(|v| v.as_str().filter(|s| !s.trim().is_empty()))
+                        .map(|v| v.as_str().filter(|s| !s.trim().is_empty() && *s != NOT_A_VALUE))
                         .map(|s| s.map(|s| s.trim().to_string()))
                         .collect::<Option<Vec<String>>>()
                 }) {
@@ -310,7 +310,7 @@ impl Config {
                 "labels" => match value.as_object() {
                     Some(table) => {
                         if let Err(mut e) =
-                            read_labels(table, &mut config, |k| {
+                            read_labels(table, &mut config, book_toml, |k| {
                                 let line = book_toml.map_or(0, |t| line_of_key(t, "preprocessor.python.labels", k));
                                 Diagnostic::error("book.toml", line, String::new())
                             })
@@ -500,6 +500,7 @@ fn resolved(root: &Path, rel: &Path, src: &Path) -> Option<String> {
 fn read_labels(
     table: &serde_json::Map<String, Value>,
     config: &mut Config,
+    book_toml: Option<&str>,
     at: impl Fn(&str) -> Diagnostic,
 ) -> Result<(), Vec<Diagnostic>> {
     let runner = crate::render::assets::runner_label_names();
@@ -511,9 +512,12 @@ fn read_labels(
     let mut quiz_overrides = serde_json::Map::new();
     let mut errors = Vec::new();
     for (key, value) in table {
-        let Some(text) = value.as_str() else {
+        let Some(text) = value.as_str().filter(|t| *t != NOT_A_VALUE) else {
+            let shown = book_toml
+                .and_then(|t| written_value(t, "preprocessor.python.labels", key))
+                .unwrap_or_else(|| value.to_string());
             let mut d = at(key);
-            d.message = format!("the label `{key}` must be a string, not `{value}`");
+            d.message = format!("the label `{key}` must be a string, not `{shown}`");
             errors.push(d);
             continue;
         };

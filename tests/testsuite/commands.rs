@@ -330,6 +330,18 @@ fn a_nan_in_book_toml_names_its_key_through_the_protocol() {
         err.ends_with("\nmdbook-python: 1 error (see above); the book was not built\n"),
         "{err}"
     );
+    // In a sub-table, and in a list, too.
+    let toml = crate::harness::BOOK_TOML.replace(
+        "jobs = 2",
+        "jobs = 2\npackages = [\"numpy\", nan]\n\n[preprocessor.python.labels]\nrun = inf",
+    );
+    let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
+    let (code, _, err) = run_with_stdin(&[], &protocol_input(&t));
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: `preprocessor.python.packages` must be a list of Pyodide package names and wheel URLs, e.g. `[\"numpy\", \"wheels/mylib-1.0-py3-none-any.whl\"]`, not `[\"numpy\", nan]`\n  --> book.toml:6\n\nerror: the label `run` must be a string, not `inf`\n  --> book.toml:9\n\n"),
+        "{err}"
+    );
 }
 
 /// A pseudo-terminal: the leader (kept by the test) and the follower (for
