@@ -468,23 +468,10 @@ fn placement(rel: &Path, src: &Path) -> Option<String> {
     }
 }
 
-/// The same check after following symbolic links: the deepest part of
-/// `root/rel` that exists, resolved, must stay inside the resolved root.
+/// The same check after following symbolic links: `root/rel`, resolved as
+/// far as it exists, must stay inside the resolved root.
 fn resolved(root: &Path, rel: &Path, src: &Path) -> Option<String> {
-    let real_root = std::fs::canonicalize(root).ok()?;
-    let mut existing = root.to_path_buf();
-    let mut rest = PathBuf::new();
-    for part in rel.components() {
-        if rest.as_os_str().is_empty() && existing.join(part).symlink_metadata().is_ok() {
-            existing.push(part);
-        } else {
-            rest.push(part);
-        }
-    }
-    let mut real = std::fs::canonicalize(&existing).ok()?;
-    if !rest.as_os_str().is_empty() {
-        real.push(rest);
-    }
+    let (real_root, real) = crate::execute::fs::resolve_inside(root, rel)?;
     match real.strip_prefix(&real_root) {
         Ok(real_rel) => placement(real_rel, src)
             .map(|p| format!("is a symbolic link to `{}`, which {p}", real.display())),

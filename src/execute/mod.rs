@@ -175,7 +175,7 @@ pub fn run(
 /// the plugin reads or writes outside the book it was handed goes through
 /// this stage.
 pub mod fs {
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     pub fn read_text(path: &Path) -> Option<String> {
         std::fs::read_to_string(path).ok()
@@ -183,6 +183,27 @@ pub mod fs {
 
     pub fn read_text_or_error(path: &Path) -> std::io::Result<String> {
         std::fs::read_to_string(path)
+    }
+
+    /// `root` and `root/rel` with symbolic links resolved, `rel` as far as
+    /// it exists (the rest appended as written), for `config`'s check that
+    /// `cache-dir` stays inside the book.
+    pub fn resolve_inside(root: &Path, rel: &Path) -> Option<(PathBuf, PathBuf)> {
+        let real_root = std::fs::canonicalize(root).ok()?;
+        let mut existing = root.to_path_buf();
+        let mut rest = PathBuf::new();
+        for part in rel.components() {
+            if rest.as_os_str().is_empty() && existing.join(part).symlink_metadata().is_ok() {
+                existing.push(part);
+            } else {
+                rest.push(part);
+            }
+        }
+        let mut real = std::fs::canonicalize(&existing).ok()?;
+        if !rest.as_os_str().is_empty() {
+            real.push(rest);
+        }
+        Some((real_root, real))
     }
 
     /// Why `rewrite` left a file alone.
