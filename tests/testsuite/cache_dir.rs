@@ -67,10 +67,20 @@ impl Site {
         out
     }
 
-    /// `check` and `clean` both refuse with `error` (the first lines of the
-    /// diagnostic) and change nothing anywhere.
+    /// `check` and `clean` (and, without `env`, an mdBook build) all refuse
+    /// with `error` (the first lines of the diagnostic) and change nothing
+    /// anywhere.
     fn assert_refused(&self, env: &[(&str, &str)], error: &str) {
         let before = self.tree();
+        if env.is_empty() {
+            let out = tempfile::tempdir().unwrap();
+            let mut md = mdbook_driver::MDBook::load(self.book()).unwrap();
+            md.config.build.build_dir = out.path().to_path_buf();
+            md.with_preprocessor(mdbook_python::PythonPreprocessor::new(Default::default()));
+            let e = md.build().unwrap_err();
+            assert!(format!("{e:#}").contains("1 error (see above)"), "{e:#}");
+            assert_eq!(self.tree(), before);
+        }
         let (code, err) = self.run("check", env);
         assert_eq!(code, 1, "{err}");
         assert!(err.starts_with(error), "check:\n{err}\nwanted:\n{error}");
