@@ -100,3 +100,21 @@ fn bless_keeps_crlf_in_the_blocks_it_writes() {
             .replace("stale\r\n", "")
     );
 }
+
+#[test]
+fn bless_keeps_a_chapters_owner_where_it_may() {
+    use std::os::unix::fs::MetadataExt;
+    let t = BookTest::chapter(WRONG);
+    let path = t.root().join("src/a.md");
+    // Only root may give a file away (the test then checks that bless keeps
+    // the new owner); others own their files anyway.
+    let _ = std::os::unix::fs::chown(&path, Some(1234), Some(1234));
+    let owner = |p: &Path| {
+        let m = std::fs::metadata(p).unwrap();
+        (m.uid(), m.gid())
+    };
+    let before = owner(&path);
+    cli_ok("bless", t.root());
+    assert_eq!(t.read("src/a.md"), WRONG.replace("wrong", "right"));
+    assert_eq!(owner(&path), before);
+}
