@@ -228,6 +228,19 @@ pub fn write(src: &Path, rewrites: Vec<Rewrite>) -> (usize, usize, Vec<Diagnosti
     (written, blocks, problems)
 }
 
+/// Whether a build runs mdBook's `links` before the plugin: it is on (by
+/// default, or named in book.toml) and the plugin is not told to go first.
+fn links_run_first(config: &mdbook_preprocessor::config::Config) -> bool {
+    let table = |key: &str| config.get::<serde_json::Value>(key).ok().flatten();
+    let on = config.build.use_default_preprocessors || table("preprocessor.links").is_some();
+    let before: Vec<String> = config
+        .get("preprocessor.python.before")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    on && !before.iter().any(|b| b == "links")
+}
+
 /// `mdbook-python bless [DIR]`.
 pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
     let md = match crate::cli::load(dir) {
@@ -249,13 +262,16 @@ pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
         .chapters()
         .filter_map(|c| Some((c.source_path.clone()?, c.content.clone())))
         .collect();
-    let mut book = match LinkPreprocessor::new().run(&ctx, md.book.clone()) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("mdbook-python: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let mut book = md.book.clone();
+    if links_run_first(&md.config) {
+        book = match LinkPreprocessor::new().run(&ctx, book) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("mdbook-python: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+    }
     let display = if dir == Path::new(".") {
         Default::default()
     } else {
@@ -313,6 +329,17 @@ mod tests {
         );
         let same = edit(raw, "old\n", "new\n");
         assert_eq!(carry(raw, raw, &same).unwrap().range, same.range);
+    }
+
+    #[test]
+    fn links_run_first_unless_turned_off_or_asked_to_run_after() {
+        let run_first = |toml: &str| links_run_first(&toml.parse().unwrap());
+        assert!(run_first("[book]\n"));
+        assert!(!run_first("[build]\nuse-default-preprocessors = false\n"));
+        assert!(run_first(
+            "[build]\nuse-default-preprocessors = false\n[preprocessor.links]\n"
+        ));
+        assert!(!run_first("[preprocessor.python]\nbefore = [\"links\"]\n"));
     }
 
     #[test]
