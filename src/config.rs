@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 /// The shortest `timeout` accepted, in seconds: below it a worker cannot
 /// even start a snippet before its timer fires.
-pub const MIN_TIMEOUT: f64 = 0.05;
+pub(crate) const MIN_TIMEOUT: f64 = 0.05;
 /// The longest `timeout` accepted, in seconds (a day).
-pub const MAX_TIMEOUT: f64 = 86_400.0;
+pub(crate) const MAX_TIMEOUT: f64 = 86_400.0;
 
 /// Whether `seconds` is a timeout the plugin accepts (book.toml's `timeout`
 /// and a block's `timeout=` alike).
@@ -27,11 +27,11 @@ const MIB: u64 = 1024 * 1024;
 /// `nan` or `inf` in book.toml becomes `null` in JSON, which mdBook's config
 /// cannot read back): the rest of the book is read, and this key is an error
 /// that names it.
-pub const NOT_A_VALUE: &str = "\u{0}mdbook-python: not a value";
+pub(crate) const NOT_A_VALUE: &str = "\u{0}mdbook-python: not a value";
 
 /// The largest `memory-limit` / `file-size-limit` in MiB whose size in bytes
 /// still fits in 64 bits.
-pub const MAX_MIB: u64 = u64::MAX / MIB;
+pub(crate) const MAX_MIB: u64 = u64::MAX / MIB;
 
 /// The Pyodide release the front end loads by default.
 pub const DEFAULT_PYODIDE_URL: &str = "https://cdn.jsdelivr.net/pyodide/v314.0.7/full/";
@@ -366,7 +366,7 @@ impl Config {
 }
 
 /// The environment variable through which mdBook lets `cache-dir` be set.
-pub const CACHE_DIR_ENV: &str = "MDBOOK_PREPROCESSOR__PYTHON__CACHE_DIR";
+pub(crate) const CACHE_DIR_ENV: &str = "MDBOOK_PREPROCESSOR__PYTHON__CACHE_DIR";
 
 /// Read the plugin's config from mdBook's (`book_toml`: the text of
 /// book.toml, for line numbers), and check that `cache-dir` is a folder of

@@ -207,13 +207,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// The cache folder's marker (the Cache Directory Tagging spec,
 /// <https://bford.info/cachedir/>): backup tools skip the folder, and
 /// `clean` deletes only a folder that carries it.
-pub const MARKER: &str = "CACHEDIR.TAG";
+pub(crate) const MARKER: &str = "CACHEDIR.TAG";
 const MARKER_TEXT: &str = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by mdbook-python.\n# For information about cache directory tags, see https://bford.info/cachedir/\n";
 const GITIGNORE: &[u8] = b"# Created by mdbook-python: this folder is a cache.\n*\n";
 
 /// Every entry the plugin writes at the top of its cache folder (a name, or
 /// a prefix ending in `*`): `clean` deletes these and nothing else.
-pub const OWNED: &[&str] = &[
+pub(crate) const OWNED: &[&str] = &[
     MARKER,
     ".gitignore",
     "results",          // result packs (`Cache`)
@@ -227,7 +227,7 @@ pub const OWNED: &[&str] = &[
 ];
 
 /// Whether the plugin writes `name` at the top of its cache folder.
-pub fn owned(name: &str) -> bool {
+pub(crate) fn owned(name: &str) -> bool {
     OWNED.iter().any(|o| match o.strip_suffix('*') {
         Some(prefix) => name.starts_with(prefix),
         None => name == *o,
@@ -235,7 +235,7 @@ pub fn owned(name: &str) -> bool {
 }
 
 /// Whether `cache_dir` carries the plugin's marker.
-pub fn is_marked(cache_dir: &Path) -> bool {
+pub(crate) fn is_marked(cache_dir: &Path) -> bool {
     std::fs::read_to_string(cache_dir.join(MARKER)).is_ok_and(|t| {
         t.starts_with("Signature: 8a477f597d28d172789f06886806bc55") && t.contains("mdbook-python")
     })
@@ -265,17 +265,17 @@ pub fn prepare_dir(cache_dir: &Path) -> std::io::Result<()> {
 
 /// What `clean` did.
 #[derive(Debug, Default)]
-pub struct Cleaned {
+pub(crate) struct Cleaned {
     /// The folder was removed (it held nothing else).
-    pub removed: bool,
+    pub(crate) removed: bool,
     /// Entries left because the plugin does not write them.
-    pub left: Vec<std::path::PathBuf>,
+    pub(crate) left: Vec<std::path::PathBuf>,
 }
 
 /// Delete the plugin's entries of a marked cache folder (`OWNED`), the
 /// marker last, then the folder if nothing else is in it. `Ok(None)`: no
 /// such folder.
-pub fn clean(cache_dir: &Path) -> Result<Option<Cleaned>, String> {
+pub(crate) fn clean(cache_dir: &Path) -> Result<Option<Cleaned>, String> {
     let meta = match cache_dir.symlink_metadata() {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

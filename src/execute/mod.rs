@@ -188,7 +188,7 @@ pub mod fs {
     /// `root` and `root/rel` with symbolic links resolved, `rel` as far as
     /// it exists (the rest appended as written), for `config`'s check that
     /// `cache-dir` stays inside the book.
-    pub fn resolve_inside(root: &Path, rel: &Path) -> Option<(PathBuf, PathBuf)> {
+    pub(crate) fn resolve_inside(root: &Path, rel: &Path) -> Option<(PathBuf, PathBuf)> {
         let real_root = std::fs::canonicalize(root).ok()?;
         let mut existing = root.to_path_buf();
         let mut rest = PathBuf::new();
@@ -208,7 +208,7 @@ pub mod fs {
 
     /// Why `rewrite` left a file alone.
     #[derive(Debug)]
-    pub enum RewriteError {
+    pub(crate) enum RewriteError {
         /// `edit` refused the file as it was read.
         Edit(String),
         /// The file changed between the read and the rename.
@@ -230,7 +230,7 @@ pub mod fs {
     /// to a temporary file beside the target, synced, and replace it by a
     /// rename only if the target still holds what was read. Returns whether
     /// the file was written.
-    pub fn rewrite(
+    pub(crate) fn rewrite(
         path: &Path,
         edit: impl FnOnce(&[u8]) -> Result<Option<Vec<u8>>, String>,
     ) -> Result<bool, RewriteError> {
