@@ -1,5 +1,6 @@
 //! The command line: with no subcommand, the mdBook preprocessor protocol
-//! (`[context, book]` JSON on stdin, the book on stdout); `supports`, and the
+//! (`[context, book]` JSON on stdin, the book on stdout; the usage instead
+//! when stdin is a terminal); `supports`, and the
 //! author's commands `check`, `bless` and `clean`. Each returns an exit code;
 //! nothing here panics on bad input.
 
@@ -7,7 +8,7 @@ use crate::{Mode, Options, PythonPreprocessor, print_report};
 use clap::{Parser, Subcommand};
 use mdbook_driver::MDBook;
 use mdbook_preprocessor::book::Book;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -69,7 +70,7 @@ pub fn main() -> ExitCode {
     // is supported).
     let mut args = std::env::args_os().skip(1);
     match (args.next(), args.next(), args.next()) {
-        (None, _, _) => return preprocess(),
+        (None, _, _) => return no_command(std::io::stdin().is_terminal()),
         (Some(cmd), Some(renderer), None)
             if cmd == "supports" && !renderer.to_string_lossy().starts_with('-') =>
         {
@@ -79,7 +80,7 @@ pub fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        None => preprocess(),
+        None => no_command(std::io::stdin().is_terminal()),
         Some(Command::Supports { .. }) => ExitCode::SUCCESS,
         Some(Command::Check {
             dir,
@@ -102,6 +103,30 @@ pub fn main() -> ExitCode {
             Err(e) => fail(e),
         },
     }
+}
+
+/// No subcommand: mdBook's protocol, unless stdin is a terminal (someone
+/// typed `mdbook-python`): then nobody will send the book, so print the usage
+/// and exit 2 instead of waiting.
+fn no_command(stdin_is_terminal: bool) -> ExitCode {
+    match usage_instead_of_protocol(stdin_is_terminal) {
+        Some(usage) => {
+            eprint!("{usage}");
+            ExitCode::from(2)
+        }
+        None => preprocess(),
+    }
+}
+
+/// What to print instead of reading mdBook's input, if anything.
+fn usage_instead_of_protocol(stdin_is_terminal: bool) -> Option<String> {
+    use clap::CommandFactory;
+    stdin_is_terminal.then(|| {
+        format!(
+            "mdbook-python: no command given, and stdin is a terminal: with no command, mdbook-python reads the book mdBook sends on stdin (`mdbook build` runs it)\n\n{}",
+            Cli::command().render_help()
+        )
+    })
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -142,9 +167,41 @@ pub fn parse_input(
             mdbook_preprocessor::MDBOOK_VERSION
         ));
     }
-    parsed.map_err(|e| {
-        format!("mdBook {running} sent a book this version cannot read ({e}); please report it")
+    parsed.or_else(|e| {
+        read_without_nulls(input).ok_or_else(|| {
+            format!("mdBook {running} sent a book this version cannot read ({e}); please report it")
+        })
     })
+}
+
+/// mdBook writes a `nan` or `inf` of book.toml as `null`, which its own
+/// config then cannot read back. Read the input again with every `null` of
+/// `[preprocessor.python]` (and its sub-tables) replaced by
+/// `config::NOT_A_VALUE`, so the config check names the key instead of the
+/// whole book failing.
+fn read_without_nulls(input: &str) -> Option<(mdbook_preprocessor::PreprocessorContext, Book)> {
+    let mut value: serde_json::Value = serde_json::from_str(input).ok()?;
+    let table = value
+        .get_mut(0)?
+        .get_mut("config")?
+        .get_mut("preprocessor")?
+        .get_mut("python")?
+        .as_object_mut()?;
+    fn replace(v: &mut serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Null => {
+                *v = serde_json::Value::String(crate::config::NOT_A_VALUE.into());
+                true
+            }
+            serde_json::Value::Object(m) => m.values_mut().fold(false, |r, v| replace(v) | r),
+            serde_json::Value::Array(a) => a.iter_mut().fold(false, |r, v| replace(v) | r),
+            _ => false,
+        }
+    }
+    if !table.values_mut().fold(false, |r, v| replace(v) | r) {
+        return None;
+    }
+    serde_json::from_value(value).ok()
 }
 
 fn preprocess() -> ExitCode {
@@ -252,35 +309,62 @@ fn check(dir: &Path, no_cache: bool, browser: bool) -> ExitCode {
     }
 }
 
+/// `mdbook-python clean`: delete what the plugin wrote into its cache
+/// folder (`execute::cache::clean`), after the same checks of `cache-dir`
+/// as a build.
 fn clean(dir: &Path) -> ExitCode {
     let md = match load(dir) {
         Ok(m) => m,
         Err(e) => return fail(e),
     };
-    let table: Option<serde_json::Value> = md.config.get("preprocessor.python").ok().flatten();
-    let config = match crate::config::Config::from_table(table.as_ref(), None, None) {
+    let book_toml = crate::execute::fs::read_text(&md.root.join("book.toml"));
+    let config = match crate::config::read(&md.config, &md.root, book_toml.as_deref()) {
         Ok(c) => c,
         Err(errors) => {
-            print_report(&crate::Report {
-                diagnostics: errors,
-                ..Default::default()
-            });
-            return ExitCode::FAILURE;
+            for d in errors {
+                eprintln!("{d}\n");
+            }
+            return fail("nothing was deleted");
         }
     };
     let cache = config.cache_dir_in(&md.root);
-    match crate::execute::fs::remove_dir(&cache) {
-        Ok(true) => {
-            eprintln!("mdbook-python: removed {}", cache.display());
+    match crate::execute::cache::clean(&cache) {
+        Ok(Some(cleaned)) => {
+            for path in &cleaned.left {
+                eprintln!(
+                    "mdbook-python: left {}: not written by mdbook-python",
+                    path.display()
+                );
+            }
+            if cleaned.removed {
+                eprintln!("mdbook-python: removed {}", cache.display());
+            } else {
+                eprintln!(
+                    "mdbook-python: removed the cache in {} (the folder stays for what is left)",
+                    cache.display()
+                );
+            }
             ExitCode::SUCCESS
         }
-        Ok(false) => {
+        Ok(None) => {
             eprintln!(
                 "mdbook-python: nothing to clean ({} does not exist)",
                 cache.display()
             );
             ExitCode::SUCCESS
         }
-        Err(e) => fail(format!("cannot remove {}: {e}", cache.display())),
+        Err(e) => fail(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_on_stdin_gets_the_usage_not_the_protocol() {
+        assert_eq!(usage_instead_of_protocol(false), None);
+        let usage = usage_instead_of_protocol(true).unwrap();
+        assert!(usage.contains("Usage: mdbook-python [COMMAND]"), "{usage}");
     }
 }

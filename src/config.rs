@@ -1,11 +1,37 @@
 //! Config: the `[preprocessor.python]` table of book.toml, typed and strict.
 //! Every key is documented here and in the user guide; an unknown key or a
-//! value of the wrong type is an error that names the key (and the closest
-//! known one) and the line of book.toml where it stands.
+//! value of the wrong type or out of range is an error that names the key
+//! (and the closest known one), the value as written and the line of
+//! book.toml where it stands. `cache-dir` must also be a folder of its own
+//! inside the book (`check_cache_dir`), since `clean` deletes it.
 
 use crate::diagnostics::{Diagnostic, closest};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+
+/// The shortest `timeout` accepted, in seconds: below it a worker cannot
+/// even start a snippet before its timer fires.
+pub(crate) const MIN_TIMEOUT: f64 = 0.05;
+/// The longest `timeout` accepted, in seconds (a day).
+pub(crate) const MAX_TIMEOUT: f64 = 86_400.0;
+
+/// Whether `seconds` is a timeout the plugin accepts (book.toml's `timeout`
+/// and a block's `timeout=` alike).
+pub(crate) fn valid_timeout(seconds: f64) -> bool {
+    seconds.is_finite() && (MIN_TIMEOUT..=MAX_TIMEOUT).contains(&seconds)
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// What the preprocessor puts in place of a value mdBook sent as `null` (a
+/// `nan` or `inf` in book.toml becomes `null` in JSON, which mdBook's config
+/// cannot read back): the rest of the book is read, and this key is an error
+/// that names it.
+pub(crate) const NOT_A_VALUE: &str = "\u{0}mdbook-python: not a value";
+
+/// The largest `memory-limit` / `file-size-limit` in MiB whose size in bytes
+/// still fits in 64 bits.
+pub(crate) const MAX_MIB: u64 = u64::MAX / MIB;
 
 /// The Pyodide release the front end loads by default.
 pub const DEFAULT_PYODIDE_URL: &str = "https://cdn.jsdelivr.net/pyodide/v314.0.7/full/";
@@ -166,10 +192,18 @@ impl Config {
             Diagnostic::error("book.toml", line, msg)
         };
         for (key, value) in map {
+            let value = match value {
+                Value::String(s) if s == NOT_A_VALUE => &Value::Null,
+                v => v,
+            };
+            // The value as the author wrote it (`nan` reaches us as `null`).
+            let written = book_toml
+                .and_then(|t| written_value(t, "preprocessor.python", key))
+                .unwrap_or_else(|| value.to_string());
             let bad = |expected: &str| {
                 err(
                     key,
-                    format!("`preprocessor.python.{key}` must be {expected}, not `{value}`"),
+                    format!("`preprocessor.python.{key}` must be {expected}, not `{written}`"),
                 )
             };
             match key.as_str() {
@@ -178,8 +212,10 @@ impl Config {
                     _ => errors.push(bad("a non-empty string (a command or a path)")),
                 },
                 "timeout" => match value.as_f64() {
-                    Some(t) if t > 0.0 && t <= 86_400.0 => config.timeout = t,
-                    _ => errors.push(bad("a number of seconds between 0 and 86400")),
+                    Some(t) if valid_timeout(t) => config.timeout = t,
+                    _ => errors.push(bad(&format!(
+                        "a number of seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT}"
+                    ))),
                 },
                 "output-limit" => match value.as_u64() {
                     Some(n) if n > 0 => config.output_limit = n as usize,
@@ -217,12 +253,23 @@ impl Config {
                     }
                     _ => errors.push(bad("a URL or a path relative to the book's root")),
                 },
-                "memory-limit" | "file-size-limit" | "open-files-limit" | "process-limit" => {
+                "memory-limit" | "file-size-limit" => match value.as_u64() {
+                    // In bytes it must fit in 64 bits (`rlimits`).
+                    Some(n) if n.checked_mul(MIB).is_some() => {
+                        if key == "memory-limit" {
+                            config.memory_limit = n;
+                        } else {
+                            config.file_size_limit = n;
+                        }
+                    }
+                    _ => errors.push(bad(&format!(
+                        "a whole number of MiB from 0 (no limit) to {MAX_MIB}"
+                    ))),
+                },
+                "open-files-limit" | "process-limit" => {
                     match value.as_u64() {
                         Some(n) => {
                             let slot = match key.as_str() {
-                                "memory-limit" => &mut config.memory_limit,
-                                "file-size-limit" => &mut config.file_size_limit,
                                 "open-files-limit" => &mut config.open_files_limit,
                                 _ => &mut config.process_limit,
                             };
@@ -237,7 +284,7 @@ impl Config {
                 },
                 "packages" => match value.as_array().and_then(|a| {
                     a.iter()
-                        .map(|v| v.as_str().filter(|s| !s.trim().is_empty()))
+                        .map(|v| v.as_str().filter(|s| !s.trim().is_empty() && *s != NOT_A_VALUE))
                         .map(|s| s.map(|s| s.trim().to_string()))
                         .collect::<Option<Vec<String>>>()
                 }) {
@@ -263,7 +310,7 @@ impl Config {
                 "labels" => match value.as_object() {
                     Some(table) => {
                         if let Err(mut e) =
-                            read_labels(table, &mut config, |k| {
+                            read_labels(table, &mut config, book_toml, |k| {
                                 let line = book_toml.map_or(0, |t| line_of_key(t, "preprocessor.python.labels", k));
                                 Diagnostic::error("book.toml", line, String::new())
                             })
@@ -292,16 +339,17 @@ impl Config {
         if errors.is_empty() {
             Ok(config)
         } else {
+            // In book.toml's order (the table is read in key order).
+            errors.sort_by_key(|d| d.line);
             Err(errors)
         }
     }
 
     /// The worker resource limits, as `resource.setrlimit` names and values.
     pub fn rlimits(&self) -> Vec<(String, u64)> {
-        const MIB: u64 = 1024 * 1024;
         [
-            ("as", self.memory_limit * MIB),
-            ("fsize", self.file_size_limit * MIB),
+            ("as", self.memory_limit.saturating_mul(MIB)),
+            ("fsize", self.file_size_limit.saturating_mul(MIB)),
             ("nofile", self.open_files_limit),
             ("nproc", self.process_limit),
         ]
@@ -317,11 +365,129 @@ impl Config {
     }
 }
 
+/// The environment variable through which mdBook lets `cache-dir` be set.
+pub(crate) const CACHE_DIR_ENV: &str = "MDBOOK_PREPROCESSOR__PYTHON__CACHE_DIR";
+
+/// Read the plugin's config from mdBook's (`book_toml`: the text of
+/// book.toml, for line numbers), and check that `cache-dir` is a folder of
+/// its own inside the book (`check_cache_dir`).
+pub(crate) fn read(
+    mdbook: &mdbook_preprocessor::config::Config,
+    root: &Path,
+    book_toml: Option<&str>,
+) -> Result<Config, Vec<Diagnostic>> {
+    let table: Option<Value> = mdbook.get("preprocessor.python").ok().flatten();
+    let hidelines: Option<String> = mdbook
+        .get::<String>("output.html.code.hidelines.python")
+        .ok()
+        .flatten();
+    let config = Config::from_table(table.as_ref(), hidelines, book_toml)?;
+    match check_cache_dir(&config.cache_dir, root, &mdbook.book.src, book_toml) {
+        Some(d) => Err(vec![d]),
+        None => Ok(config),
+    }
+}
+
+/// `cache-dir` must be a folder of its own inside the book, because `clean`
+/// deletes it and builds write a `.gitignore` of `*` into it: relative, not
+/// the book's folder, not leading out of it (by `..` or a symbolic link),
+/// neither holding nor inside the source folder `src`. Anything else is an
+/// error naming the key and its line (or the environment variable that set it).
+pub(crate) fn check_cache_dir(
+    cache_dir: &Path,
+    root: &Path,
+    src: &Path,
+    book_toml: Option<&str>,
+) -> Option<Diagnostic> {
+    let src = src.strip_prefix(root).unwrap_or(src);
+    let src_rel = inside(src).ok().flatten().unwrap_or_default();
+    let problem = match inside(cache_dir) {
+        Err(p) => Some(p),
+        Ok(None) => Some("leads out of the book's folder".to_string()),
+        Ok(Some(rel)) => placement(&rel, &src_rel).or_else(|| resolved(root, &rel, &src_rel)),
+    }?;
+    let shown = cache_dir.display();
+    let from_env = std::env::var_os(CACHE_DIR_ENV).is_some();
+    let (message, line) = if from_env {
+        (
+            format!(
+                "`{CACHE_DIR_ENV}` = \"{shown}\" (which overrides `preprocessor.python.cache-dir`) {problem}"
+            ),
+            0,
+        )
+    } else {
+        (
+            format!("`preprocessor.python.cache-dir` = \"{shown}\" {problem}"),
+            book_toml.map_or(0, |t| line_of_key(t, "preprocessor.python", "cache-dir")),
+        )
+    };
+    Some(
+        Diagnostic::error("book.toml", line, message).with_help(format!(
+            "set {} to a folder of its own inside the book, e.g. `.mdbook-python` (the default): `mdbook-python clean` deletes it",
+            if from_env { format!("`{CACHE_DIR_ENV}`") } else { "`cache-dir`".to_string() }
+        )),
+    )
+}
+
+/// `path` relative to the book's folder, without `.` and `..`: `Ok(None)`
+/// when it leads out of the book, `Err` when it is absolute.
+fn inside(path: &Path) -> Result<Option<PathBuf>, String> {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => {
+                return Err("is an absolute path, not a folder inside the book".into());
+            }
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return Ok(None);
+                }
+            }
+            Component::Normal(n) => out.push(n),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// What is wrong with a cache folder at `rel` (inside the book) when the
+/// source folder is at `src`.
+fn placement(rel: &Path, src: &Path) -> Option<String> {
+    let src_name = src.display();
+    if rel.as_os_str().is_empty() {
+        Some("is the book's folder itself".into())
+    } else if rel == src {
+        Some("is the book's source folder".into())
+    } else if src.starts_with(rel) {
+        Some(format!("holds the book's source folder `{src_name}`"))
+    } else if rel.starts_with(src) && !src.as_os_str().is_empty() {
+        Some(format!("is inside the book's source folder `{src_name}`"))
+    } else {
+        None
+    }
+}
+
+/// The same check after following symbolic links: `root/rel`, resolved as
+/// far as it exists, must stay inside the resolved root.
+fn resolved(root: &Path, rel: &Path, src: &Path) -> Option<String> {
+    let (real_root, real) = crate::execute::fs::resolve_inside(root, rel)?;
+    match real.strip_prefix(&real_root) {
+        Ok(real_rel) => placement(real_rel, src)
+            .map(|p| format!("is a symbolic link to `{}`, which {p}", real.display())),
+        Err(_) => Some(format!(
+            "is a symbolic link that leads out of the book (to `{}`)",
+            real.display()
+        )),
+    }
+}
+
 /// Read `[preprocessor.python.labels]`: each key (kebab-case) names a runner
 /// label (from `runner.js`) or a quiz label (`quiz::Labels`).
 fn read_labels(
     table: &serde_json::Map<String, Value>,
     config: &mut Config,
+    book_toml: Option<&str>,
     at: impl Fn(&str) -> Diagnostic,
 ) -> Result<(), Vec<Diagnostic>> {
     let runner = crate::render::assets::runner_label_names();
@@ -333,9 +499,12 @@ fn read_labels(
     let mut quiz_overrides = serde_json::Map::new();
     let mut errors = Vec::new();
     for (key, value) in table {
-        let Some(text) = value.as_str() else {
+        let Some(text) = value.as_str().filter(|t| *t != NOT_A_VALUE) else {
+            let shown = book_toml
+                .and_then(|t| written_value(t, "preprocessor.python.labels", key))
+                .unwrap_or_else(|| value.to_string());
             let mut d = at(key);
-            d.message = format!("the label `{key}` must be a string, not `{value}`");
+            d.message = format!("the label `{key}` must be a string, not `{shown}`");
             errors.push(d);
             continue;
         };
@@ -431,7 +600,24 @@ pub fn check_renderers(
 }
 
 /// The 1-based line of `key = ` inside the table `table` of book.toml.
-fn line_of_key(book_toml: &str, table: &str, key: &str) -> usize {
+pub(crate) fn line_of_key(book_toml: &str, table: &str, key: &str) -> usize {
+    find_key(book_toml, table, key).map_or(0, |(line, _)| line)
+}
+
+/// The value of `key` in `table` as written in book.toml (`nan`, `-1`), for
+/// messages: it is what the author typed, whatever it became on the way.
+fn written_value(book_toml: &str, table: &str, key: &str) -> Option<String> {
+    let (_, value) = find_key(book_toml, table, key)?;
+    let value = match value.find(" #") {
+        Some(i) if !value.starts_with(['"', '\'', '[', '{']) => &value[..i],
+        _ => value,
+    };
+    Some(value.trim().to_string())
+}
+
+/// `key = value` inside `table` of book.toml: its 1-based line and the text
+/// after `=`.
+fn find_key<'t>(book_toml: &'t str, table: &str, key: &str) -> Option<(usize, &'t str)> {
     let mut in_table = false;
     for (i, line) in book_toml.lines().enumerate() {
         let t = line.trim();
@@ -440,13 +626,13 @@ fn line_of_key(book_toml: &str, table: &str, key: &str) -> usize {
             continue;
         }
         if in_table
-            && let Some((k, _)) = t.split_once('=')
+            && let Some((k, v)) = t.split_once('=')
             && k.trim().trim_matches('"') == key
         {
-            return i + 1;
+            return Some((i + 1, v.trim()));
         }
     }
-    0
+    None
 }
 
 #[cfg(test)]

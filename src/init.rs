@@ -1,7 +1,8 @@
 //! `mdbook-python init [BOOK_DIR]`: add `[preprocessor.python]`, the asset
 //! lines and the hidden-line prefix to an existing book.toml, keeping its
-//! comments, order and formatting (`toml_edit`). Running it twice changes
-//! nothing the second time.
+//! comments, order, formatting and line endings (`toml_edit`), written with
+//! `execute::fs::rewrite` (permissions and symbolic links kept). Running it
+//! twice changes nothing the second time.
 
 use crate::render::assets::{CSS_PATH, JS_PATH};
 use std::path::Path;
@@ -65,21 +66,42 @@ fn table<'a>(parent: &'a mut Table, key: &str) -> Result<&'a mut Table, String> 
         .ok_or_else(|| format!("`{key}` in book.toml is not a table"))
 }
 
-/// The command: edit `dir/book.toml` in place (atomically).
+/// The command: edit `dir/book.toml` in place (`execute::fs::rewrite`: a
+/// link stays a link, permissions stay; CRLF line endings stay CRLF).
 pub fn run(dir: &Path) -> Result<Vec<String>, String> {
+    use crate::execute::fs::RewriteError;
     let path = dir.join("book.toml");
-    let text = crate::execute::fs::read_text_or_error(&path).map_err(|e| {
-        format!(
+    let mut changes = Vec::new();
+    let result = crate::execute::fs::rewrite(&path, |bytes| {
+        let text =
+            std::str::from_utf8(bytes).map_err(|e| format!("book.toml is not UTF-8 text: {e}"))?;
+        let (new, found) = edit(text)?;
+        changes = found;
+        Ok((new != text).then(|| keep_line_endings(text, &new).into_bytes()))
+    });
+    match result {
+        Ok(_) => Ok(changes),
+        Err(RewriteError::Edit(e)) => Err(e),
+        Err(RewriteError::Changed) => Err(format!(
+            "{} changed while init was running; it was not written, run `mdbook-python init` again",
+            path.display()
+        )),
+        Err(RewriteError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
             "cannot read {}: {e} (run `mdbook init` first to create a book)",
             path.display()
-        )
-    })?;
-    let (new, changes) = edit(&text)?;
-    if new != text {
-        crate::execute::cache::write_atomically(&path, new.as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        )),
+        Err(RewriteError::Io(e)) => Err(format!("cannot write {}: {e}", path.display())),
     }
-    Ok(changes)
+}
+
+/// `new` with CRLF line endings if `old` used them (`toml_edit` writes the
+/// lines it adds with LF).
+fn keep_line_endings(old: &str, new: &str) -> String {
+    if old.contains("\r\n") {
+        new.replace("\r\n", "\n").replace('\n', "\r\n")
+    } else {
+        new.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +136,16 @@ mod tests {
         let (again, none) = edit(&new).unwrap();
         assert_eq!(again, new);
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn crlf_stays_crlf() {
+        let old = "[book]\r\ntitle = \"T\"\r\n";
+        let (new, _) = edit(old).unwrap();
+        let kept = keep_line_endings(old, &new);
+        assert!(kept.starts_with(old), "{kept:?}");
+        assert_eq!(kept.matches('\n').count(), kept.matches("\r\n").count());
+        assert_eq!(keep_line_endings("a\n", "a\nb\n"), "a\nb\n");
     }
 
     #[test]

@@ -189,13 +189,7 @@ fn read_config(
     ctx: &PreprocessorContext,
     book_toml: Option<&str>,
 ) -> Result<Config, Vec<Diagnostic>> {
-    let table: Option<serde_json::Value> = ctx.config.get("preprocessor.python").ok().flatten();
-    let hidelines: Option<String> = ctx
-        .config
-        .get::<String>("output.html.code.hidelines.python")
-        .ok()
-        .flatten();
-    Config::from_table(table.as_ref(), hidelines, book_toml)
+    config::read(&ctx.config, &ctx.root, book_toml)
 }
 
 fn interpreter_memos(config: &Config, cache_dir: &Path, root: &Path) -> Vec<PathBuf> {
@@ -610,10 +604,6 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             report.diagnostics.extend(keep.cloned());
         }
         if options.mode == Mode::Bless {
-            let shown: Vec<Option<String>> = verdicts
-                .iter()
-                .map(|v| v.as_ref().and_then(|v| v.shown.clone()))
-                .collect();
             let examples: Vec<Vec<execute::Example>> = p
                 .snippets
                 .iter()
@@ -624,13 +614,14 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                         .unwrap_or_default()
                 })
                 .collect();
-            let mut edits = bless::edits(&ch.text, ch.scanned(), p, &shown, &examples);
-            if !edits.is_empty() {
-                let blocks = edits.len();
+            let (blocks, mut notes) =
+                bless::edits(&ch.file, &ch.text, ch.scanned(), p, &verdicts, &examples);
+            report.diagnostics.append(&mut notes);
+            if !blocks.is_empty() {
                 report.rewrites.push(bless::Rewrite {
                     path: PathBuf::from(&ch.source),
+                    raw: ch.text.clone(),
                     old: ch.text.clone(),
-                    new: render::splice(&ch.text, &mut edits),
                     blocks,
                 });
             }

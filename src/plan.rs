@@ -423,10 +423,14 @@ fn parse_attrs(file: &Path, fence: &Fence) -> Result<Attrs, Vec<Diagnostic>> {
                 "a session name is letters, digits, `-` and `_`, e.g. `session=bank`",
             )),
             ("timeout", Some(v)) => match v.parse::<f64>() {
-                Ok(t) if t > 0.0 && t <= 86_400.0 && t.is_finite() => attrs.timeout = Some(t),
+                Ok(t) if crate::config::valid_timeout(t) => attrs.timeout = Some(t),
                 _ => errors.push(err(
-                    format!("bad value `{v}` for `timeout=`: expected a number of seconds"),
-                    "write for example `timeout=30` (seconds, more than 0)",
+                    format!(
+                        "bad value `{v}` for `timeout=`: expected a number of seconds from {} to {}",
+                        crate::config::MIN_TIMEOUT,
+                        crate::config::MAX_TIMEOUT
+                    ),
+                    "write for example `timeout=30`",
                 )),
             },
             ("timeout", None) => errors.push(err(
@@ -619,7 +623,7 @@ mod tests {
         let e = plan_text("```python,timeout=soon\nx\n```\n").unwrap_err();
         assert_eq!(
             e[0].message,
-            "bad value `soon` for `timeout=`: expected a number of seconds"
+            "bad value `soon` for `timeout=`: expected a number of seconds from 0.05 to 86400"
         );
     }
 

@@ -19,6 +19,22 @@ pub struct Verdict {
     /// Figures and rich displays to show with `shown` (offsets into it).
     /// Output blocks are compared with the printed text only.
     pub rich: Vec<Rich>,
+    /// What `bless` writes, decided here with the diagnostics so that bless
+    /// fixes exactly what `check` reports.
+    pub fix: Option<Fix>,
+}
+
+/// A mismatch `bless` can settle, or must leave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fix {
+    /// The output block should hold this (empty: the snippet printed nothing).
+    Output(String),
+    /// The `pycon` examples (indices into `Outcome::examples`) whose lines
+    /// do not match.
+    Examples(Vec<usize>),
+    /// The output block does not match, but the snippet raised an exception
+    /// its block does not mark with `raises=`: bless leaves the block.
+    Raised(String),
 }
 
 /// Check one snippet's outcome.
@@ -61,14 +77,17 @@ pub fn verify(
         return v;
     }
     if snippet.mode == Mode::Pycon {
-        for ex in &outcome.examples {
+        let mut wrong = Vec::new();
+        for (i, ex) in outcome.examples.iter().enumerate() {
             if !pycon_matches(&ex.want, &ex.got) {
+                wrong.push(i);
                 let d = Diagnostic::error(file, ex.line, "the output of this `>>>` statement does not match")
                     .with_detail(diff(&ex.want, &ex.got))
                     .with_help("fix the lines under the statement, or run `mdbook-python bless` to write the real output");
                 push_mismatch(&mut v, d, on_mismatch);
             }
         }
+        v.fix = (!wrong.is_empty()).then_some(Fix::Examples(wrong));
         return v;
     }
     let shown = with_note(&outcome.output, outcome.truncated, limit);
@@ -124,6 +143,13 @@ pub fn verify(
                 .with_detail(diff(&expected.text, &shown))
                 .with_help("fix the output block, run `mdbook-python bless` to write the real output, or mark the block `nondeterministic` if it varies");
             push_mismatch(&mut v, d, on_mismatch);
+            v.fix = Some(match (&snippet.attrs.raises, &outcome.exception) {
+                (None, Some(e)) => Fix::Raised(e.name.clone()),
+                (Some(want), Some(e)) if !raised_matches(want, &e.mro, &e.qualname) => {
+                    Fix::Raised(e.name.clone())
+                }
+                _ => Fix::Output(shown.clone()),
+            });
         }
     }
     v.shown = (!shown.is_empty()).then_some(shown);

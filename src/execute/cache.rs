@@ -12,6 +12,11 @@
 //! renamed, so two builds at once never see half a file and never overwrite
 //! each other's pack; a pack that does not parse is ignored (its jobs run
 //! again); when packs pile up, a build merges the ones it read into one.
+//!
+//! This module also owns the cache folder itself: the `CACHEDIR.TAG` marker
+//! and `.gitignore` of a folder the plugin creates (`prepare_dir`), the list
+//! of entries the plugin writes there (`OWNED`), and `clean`, which deletes
+//! those entries of a marked folder and nothing else.
 
 use super::{Interpreter, Outcome};
 use crate::plan::{Job, Mode};
@@ -199,17 +204,123 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Make sure the cache folder exists and tells git to ignore it.
+/// The cache folder's marker (the Cache Directory Tagging spec,
+/// <https://bford.info/cachedir/>): backup tools skip the folder, and
+/// `clean` deletes only a folder that carries it.
+pub(crate) const MARKER: &str = "CACHEDIR.TAG";
+const MARKER_TEXT: &str = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by mdbook-python.\n# For information about cache directory tags, see https://bford.info/cachedir/\n";
+const GITIGNORE: &[u8] = b"# Created by mdbook-python: this folder is a cache.\n*\n";
+
+/// Every entry the plugin writes at the top of its cache folder (a name, or
+/// a prefix ending in `*`): `clean` deletes these and nothing else.
+pub(crate) const OWNED: &[&str] = &[
+    MARKER,
+    ".gitignore",
+    "results",          // result packs (`Cache`)
+    "chapters.json",    // the chapter cache (`chapters`)
+    "book-*",           // the book cache, one per renderer (`books`)
+    "interpreter.json", // interpreter facts (`interpreter`)
+    "assets",           // the front-end bundle (`render::assets`)
+    "browser",          // browser parity: the Node driver and results (`browser`)
+    "matplotlib",       // matplotlib's config folder for workers (`pool`)
+    ".tmp*",            // a temporary file an interrupted write left
+];
+
+/// Whether the plugin writes `name` at the top of its cache folder.
+pub(crate) fn owned(name: &str) -> bool {
+    OWNED.iter().any(|o| match o.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == *o,
+    })
+}
+
+/// Whether `cache_dir` carries the plugin's marker.
+pub(crate) fn is_marked(cache_dir: &Path) -> bool {
+    std::fs::read_to_string(cache_dir.join(MARKER)).is_ok_and(|t| {
+        t.starts_with("Signature: 8a477f597d28d172789f06886806bc55") && t.contains("mdbook-python")
+    })
+}
+
+/// Make sure the cache folder exists. A folder the plugin creates (or an
+/// older mdbook-python's, known by its `.gitignore`) gets the marker and a
+/// `.gitignore` telling git to ignore it; an existing folder of someone
+/// else's gets neither (so `clean` will not touch it).
 pub fn prepare_dir(cache_dir: &Path) -> std::io::Result<()> {
+    let created = !cache_dir.exists();
     std::fs::create_dir_all(cache_dir)?;
     let ignore = cache_dir.join(".gitignore");
+    let ours =
+        created || is_marked(cache_dir) || std::fs::read(&ignore).is_ok_and(|old| old == GITIGNORE);
+    if !ours {
+        return Ok(());
+    }
+    if !is_marked(cache_dir) {
+        write_atomically(&cache_dir.join(MARKER), MARKER_TEXT.as_bytes())?;
+    }
     if !ignore.exists() {
-        write_atomically(
-            &ignore,
-            b"# Created by mdbook-python: this folder is a cache.\n*\n",
-        )?;
+        write_atomically(&ignore, GITIGNORE)?;
     }
     Ok(())
+}
+
+/// What `clean` did.
+#[derive(Debug, Default)]
+pub(crate) struct Cleaned {
+    /// The folder was removed (it held nothing else).
+    pub(crate) removed: bool,
+    /// Entries left because the plugin does not write them.
+    pub(crate) left: Vec<std::path::PathBuf>,
+}
+
+/// Delete the plugin's entries of a marked cache folder (`OWNED`), the
+/// marker last, then the folder if nothing else is in it. `Ok(None)`: no
+/// such folder.
+pub(crate) fn clean(cache_dir: &Path) -> Result<Option<Cleaned>, String> {
+    let meta = match cache_dir.symlink_metadata() {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", cache_dir.display())),
+    };
+    if !meta.is_dir() || !is_marked(cache_dir) {
+        return Err(format!(
+            "{} is not an mdbook-python cache folder (it has no {MARKER} written by mdbook-python), so nothing was deleted",
+            cache_dir.display()
+        ));
+    }
+    let entries = std::fs::read_dir(cache_dir)
+        .map_err(|e| format!("cannot read {}: {e}", cache_dir.display()))?;
+    let mut cleaned = Cleaned::default();
+    let mut names: Vec<std::ffi::OsString> = entries.flatten().map(|e| e.file_name()).collect();
+    names.sort();
+    // The marker and `.gitignore` go last, and only when nothing else is
+    // left: a folder still holding someone's files stays marked and ignored.
+    let keep_for_last = |n: &std::ffi::OsStr| n == MARKER || n == ".gitignore";
+    for name in names.iter().filter(|n| !keep_for_last(n)) {
+        let path = cache_dir.join(name);
+        if name.to_str().is_some_and(owned) {
+            remove(&path)?;
+        } else {
+            cleaned.left.push(path);
+        }
+    }
+    if cleaned.left.is_empty() {
+        for name in names.iter().filter(|n| keep_for_last(n)) {
+            remove(&cache_dir.join(name))?;
+        }
+        std::fs::remove_dir(cache_dir)
+            .map_err(|e| format!("cannot remove {}: {e}", cache_dir.display()))?;
+        cleaned.removed = true;
+    }
+    Ok(Some(cleaned))
+}
+
+/// Remove a file, a symbolic link (not what it points to) or a folder.
+fn remove(path: &Path) -> Result<(), String> {
+    let result = match path.symlink_metadata() {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+        _ => std::fs::remove_file(path),
+    };
+    result.map_err(|e| format!("cannot remove {}: {e}", path.display()))
 }
 
 #[cfg(test)]

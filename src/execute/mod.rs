@@ -178,7 +178,7 @@ pub fn run(
 /// the plugin reads or writes outside the book it was handed goes through
 /// this stage.
 pub mod fs {
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     pub fn read_text(path: &Path) -> Option<String> {
         std::fs::read_to_string(path).ok()
@@ -186,6 +186,85 @@ pub mod fs {
 
     pub fn read_text_or_error(path: &Path) -> std::io::Result<String> {
         std::fs::read_to_string(path)
+    }
+
+    /// `root` and `root/rel` with symbolic links resolved, `rel` as far as
+    /// it exists (the rest appended as written), for `config`'s check that
+    /// `cache-dir` stays inside the book.
+    pub(crate) fn resolve_inside(root: &Path, rel: &Path) -> Option<(PathBuf, PathBuf)> {
+        let real_root = std::fs::canonicalize(root).ok()?;
+        let mut existing = root.to_path_buf();
+        let mut rest = PathBuf::new();
+        for part in rel.components() {
+            if rest.as_os_str().is_empty() && existing.join(part).symlink_metadata().is_ok() {
+                existing.push(part);
+            } else {
+                rest.push(part);
+            }
+        }
+        let mut real = std::fs::canonicalize(&existing).ok()?;
+        if !rest.as_os_str().is_empty() {
+            real.push(rest);
+        }
+        Some((real_root, real))
+    }
+
+    /// Why `rewrite` left a file alone.
+    #[derive(Debug)]
+    pub(crate) enum RewriteError {
+        /// `edit` refused the file as it was read.
+        Edit(String),
+        /// The file changed between the read and the rename.
+        Changed,
+        Io(std::io::Error),
+    }
+
+    impl From<std::io::Error> for RewriteError {
+        fn from(e: std::io::Error) -> Self {
+            RewriteError::Io(e)
+        }
+    }
+
+    /// Rewrite an author's file (a chapter for `bless`, book.toml for
+    /// `init`) keeping everything but its bytes: a symbolic link stays a
+    /// link and its final target is rewritten; the new file gets the old
+    /// one's permissions (and owner, where allowed). `edit` turns the bytes
+    /// read into the new ones (`None`: nothing to change). The new bytes go
+    /// to a temporary file beside the target, synced, and replace it by a
+    /// rename only if the target still holds what was read. Returns whether
+    /// the file was written.
+    pub(crate) fn rewrite(
+        path: &Path,
+        edit: impl FnOnce(&[u8]) -> Result<Option<Vec<u8>>, String>,
+    ) -> Result<bool, RewriteError> {
+        use std::io::Write;
+        use std::os::unix::fs::MetadataExt;
+        let target = std::fs::canonicalize(path)?;
+        let old = std::fs::read(&target)?;
+        let Some(new) = edit(&old).map_err(RewriteError::Edit)? else {
+            return Ok(false);
+        };
+        let meta = std::fs::metadata(&target)?;
+        let dir = target.parent().unwrap_or(Path::new("."));
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".mdbook-python-")
+            .tempfile_in(dir)?;
+        tmp.write_all(&new)?;
+        let file = tmp.as_file();
+        file.set_permissions(meta.permissions())?;
+        match std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())) {
+            Err(e) if e.raw_os_error() != Some(libc::EPERM) => return Err(e.into()),
+            _ => {}
+        }
+        file.sync_all()?;
+        if std::fs::read(&target)? != old {
+            return Err(RewriteError::Changed);
+        }
+        tmp.persist(&target).map_err(|e| e.error)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(true)
     }
 
     /// Write `bytes` atomically unless the file already holds exactly them
@@ -241,14 +320,6 @@ pub mod fs {
         // SAFETY: as in `read_stdin`, on fd 1.
         unsafe {
             libc::fcntl(1, libc::F_SETPIPE_SZ, 1 << 20);
-        }
-    }
-
-    pub fn remove_dir(path: &Path) -> std::io::Result<bool> {
-        match std::fs::remove_dir_all(path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
         }
     }
 }

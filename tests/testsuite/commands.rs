@@ -312,3 +312,84 @@ fn bless_killed_midway_leaves_every_file_old_or_new() {
         }
     }
 }
+
+#[test]
+fn a_nan_in_book_toml_names_its_key_through_the_protocol() {
+    let toml = crate::harness::BOOK_TOML.replace("jobs = 2", "jobs = 2\ntimeout = nan");
+    let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
+    // mdBook writes the NaN as `null`, which its config cannot read back.
+    let input = protocol_input(&t);
+    assert!(input.contains("\"timeout\":null"), "{input}");
+    let (code, out, err) = run_with_stdin(&[], &input);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(
+        err.starts_with("error: `preprocessor.python.timeout` must be a number of seconds from 0.05 to 86400, not `nan`\n  --> book.toml:6\n\nmdbook-python: 0 snippets, 0 run,"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("\nmdbook-python: 1 error (see above); the book was not built\n"),
+        "{err}"
+    );
+    // In a sub-table, and in a list, too.
+    let toml = crate::harness::BOOK_TOML.replace(
+        "jobs = 2",
+        "jobs = 2\npackages = [\"numpy\", nan]\n\n[preprocessor.python.labels]\nrun = inf",
+    );
+    let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
+    let (code, _, err) = run_with_stdin(&[], &protocol_input(&t));
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: `preprocessor.python.packages` must be a list of Pyodide package names and wheel URLs, e.g. `[\"numpy\", \"wheels/mylib-1.0-py3-none-any.whl\"]`, not `[\"numpy\", nan]`\n  --> book.toml:6\n\nerror: the label `run` must be a string, not `inf`\n  --> book.toml:9\n\n"),
+        "{err}"
+    );
+}
+
+/// A pseudo-terminal: the leader (kept by the test) and the follower (for
+/// the child's stdin).
+fn pseudo_terminal() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain libc calls on a descriptor this function owns; each
+    // result is checked before use.
+    unsafe {
+        let leader = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(leader >= 0);
+        assert_eq!(libc::grantpt(leader), 0);
+        assert_eq!(libc::unlockpt(leader), 0);
+        let mut name = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(leader, name.as_mut_ptr(), name.len()), 0);
+        let follower = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+        assert!(follower >= 0);
+        (
+            std::fs::File::from_raw_fd(leader),
+            std::fs::File::from_raw_fd(follower),
+        )
+    }
+}
+
+#[test]
+fn no_command_in_a_terminal_prints_the_usage_and_exits_2() {
+    let (_leader, follower) = pseudo_terminal();
+    let mut child = Command::new(bin())
+        .stdin(Stdio::from(follower))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("mdbook-python waited for input on a terminal");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("mdbook-python: no command given, and stdin is a terminal: with no command, mdbook-python reads the book mdBook sends on stdin (`mdbook build` runs it)\n\nAn mdBook preprocessor that runs every Python snippet"),
+        "{err}"
+    );
+    assert!(err.contains("\nUsage: mdbook-python [COMMAND]\n"), "{err}");
+    assert_eq!(out.stdout, b"");
+}

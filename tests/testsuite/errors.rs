@@ -112,7 +112,7 @@ fn unknown_attributes_suggest_the_closest() {
 fn a_bad_timeout_value() {
     assert_eq!(
         first_error("```python,timeout=-1\nprint(1)\n```\n"),
-        "error: bad value `-1` for `timeout=`: expected a number of seconds\n  --> src/a.md:1\n   = help: write for example `timeout=30` (seconds, more than 0)"
+        "error: bad value `-1` for `timeout=`: expected a number of seconds from 0.05 to 86400\n  --> src/a.md:1\n   = help: write for example `timeout=30`"
     );
 }
 
@@ -233,4 +233,93 @@ fn renderers_that_leave_out_one_of_the_books_renderers_fail_the_build() {
     t.build().unwrap();
     let md = t.read("out/markdown/a.md");
     assert!(md.contains("```text\n1\n```"), "{md}");
+}
+
+#[test]
+fn a_block_timeout_too_small_or_not_a_number_is_refused() {
+    let chapter = "# A\n\n```python,timeout=1e-9\nprint(1)\n```\n\n```python,timeout=0\nprint(2)\n```\n\n```python,timeout=nan\nprint(3)\n```\n\n```python,timeout=inf\nprint(4)\n```\n";
+    let expected: Vec<String> = [("1e-9", 3), ("0", 7), ("nan", 11), ("inf", 15)]
+        .iter()
+        .map(|(value, line)| format!("error: bad value `{value}` for `timeout=`: expected a number of seconds from 0.05 to 86400\n  --> src/a.md:{line}\n   = help: write for example `timeout=30`"))
+        .collect();
+    assert_eq!(BookTest::chapter(chapter).errors(), expected);
+}
+
+/// The errors of a book whose `[preprocessor.python]` holds `lines` (from
+/// book.toml's line 5 on).
+fn config_errors(lines: &str) -> Vec<String> {
+    let toml = format!("[book]\ntitle = \"test\"\n\n[preprocessor.python]\n{lines}");
+    BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]).errors()
+}
+
+fn config_error(line: usize, key: &str, expected: &str, written: &str) -> String {
+    format!(
+        "error: `preprocessor.python.{key}` must be {expected}, not `{written}`\n  --> book.toml:{line}"
+    )
+}
+
+#[test]
+fn every_bad_timeout_names_its_key_and_line() {
+    for (i, written) in ["nan", "inf", "-inf", "-1", "0", "1e-9", "0.01", "86401"]
+        .into_iter()
+        .enumerate()
+    {
+        let lines = format!("{}timeout = {written}\n", "\n".repeat(i));
+        assert_eq!(
+            config_errors(&lines),
+            [config_error(
+                5 + i,
+                "timeout",
+                "a number of seconds from 0.05 to 86400",
+                written
+            )]
+        );
+    }
+}
+
+#[test]
+fn every_numeric_key_refuses_nan_infinities_negatives_and_overflow() {
+    let lines = "memory-limit = 17592186044416\nfile-size-limit = nan\nopen-files-limit = -1\nprocess-limit = inf\noutput-limit = -5\njobs = nan\n";
+    let mib = "a whole number of MiB from 0 (no limit) to 17592186044415";
+    assert_eq!(
+        config_errors(lines),
+        [
+            config_error(5, "memory-limit", mib, "17592186044416"),
+            config_error(6, "file-size-limit", mib, "nan"),
+            config_error(7, "open-files-limit", "a whole number (0: no limit)", "-1"),
+            config_error(8, "process-limit", "a whole number (0: no limit)", "inf"),
+            config_error(9, "output-limit", "a positive number of bytes", "-5"),
+            config_error(10, "jobs", "a whole number from 1 to 256", "nan"),
+        ]
+    );
+}
+
+#[test]
+fn empty_strings_are_refused() {
+    let lines =
+        "python = \"\"\ncache-dir = \"\"\npyodide-url = \" \"\nbrowser-check-pyodide = \"\"\n";
+    assert_eq!(
+        config_errors(lines),
+        [
+            config_error(
+                5,
+                "python",
+                "a non-empty string (a command or a path)",
+                "\"\""
+            ),
+            config_error(6, "cache-dir", "a path", "\"\""),
+            config_error(
+                7,
+                "pyodide-url",
+                "a URL or a path relative to the book's root",
+                "\" \""
+            ),
+            config_error(
+                8,
+                "browser-check-pyodide",
+                "the path of the npm `pyodide` package's folder",
+                "\"\""
+            ),
+        ]
+    );
 }

@@ -157,19 +157,25 @@ pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Run `mdbook-python <command> <dir>`, assert that it succeeded (showing its
-/// stderr otherwise), and return its stderr.
-pub fn cli_ok(command: &str, dir: &Path) -> String {
+/// Run `mdbook-python <command> <dir>` with `env`: its exit code and stderr.
+pub fn cli(command: &str, dir: &Path, env: &[(&str, &str)]) -> (i32, String) {
     let out = std::process::Command::new(bin())
         .arg(command)
         .arg(dir)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success(),
-        "mdbook-python {command} failed:\n{err}"
-    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Run `mdbook-python <command> <dir>`, assert that it succeeded (showing its
+/// stderr otherwise), and return its stderr.
+pub fn cli_ok(command: &str, dir: &Path) -> String {
+    let (code, err) = cli(command, dir, &[]);
+    assert_eq!(code, 0, "mdbook-python {command} failed:\n{err}");
     err
 }
 

@@ -2,11 +2,14 @@
 //! plugin, asserting on the produced HTML, on exact error messages, on the
 //! command line, and on the refresher itself. See README.md beside this file.
 
+mod blessing;
 mod build;
+mod cache_dir;
 mod commands;
 mod errors;
 mod harness;
 mod hostile;
+mod kept;
 mod parity;
 mod quizzes;
 mod refresher;
