@@ -355,6 +355,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     let use_cache = config.cache && !options.no_cache;
     let _ = execute::cache::prepare_dir(&cache_dir);
     let memos = interpreter_memos(&config, &cache_dir, root);
+    use execute::interpreter::MIN_PYTHON;
     let interpreter = match execute::interpreter::resolve(&config.python, root, &memos) {
         Ok(i) => i,
         Err(e) => {
@@ -366,7 +367,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             if has_python {
                 report.diagnostics.push(
                     Diagnostic::error("book.toml", 0, e)
-                        .with_help("set `python` in [preprocessor.python] to a Python 3 interpreter: a command on PATH or a path, e.g. `.venv/bin/python`"),
+                        .with_help(format!("set `python` in [preprocessor.python] to a Python {}.{}+ interpreter: a command on PATH or a path, e.g. `.venv/bin/python`", MIN_PYTHON.0, MIN_PYTHON.1)),
                 );
             }
             report.seconds = started.elapsed().as_secs_f64();

@@ -158,7 +158,34 @@ fn a_missing_interpreter() {
     let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
     assert_eq!(
         t.errors(),
-        vec!["error: cannot run the Python interpreter `python3.99-not-here`: No such file or directory (os error 2)\n  --> book.toml\n   = help: set `python` in [preprocessor.python] to a Python 3 interpreter: a command on PATH or a path, e.g. `.venv/bin/python`".to_string()]
+        vec!["error: cannot run the Python interpreter `python3.99-not-here`: No such file or directory (os error 2)\n  --> book.toml\n   = help: set `python` in [preprocessor.python] to a Python 3.8+ interpreter: a command on PATH or a path, e.g. `.venv/bin/python`".to_string()]
+    );
+}
+
+#[test]
+fn a_too_old_interpreter_is_one_error_before_anything_runs() {
+    let toml = BOOK_TOML.replace("jobs = 2", "python = \"./old-python\"");
+    let t = BookTest::with(
+        &toml,
+        &[(
+            "a.md",
+            "```python\nprint(1)\n```\n\n```python\nprint(2)\n```\n",
+        )],
+    );
+    // Answers the interpreter probe like a CPython 3.7 would.
+    t.write(
+        "old-python",
+        "#!/bin/sh\necho '[\"/usr/bin/python3.7\", [3, 7, 16], \"3.7.16 (default)\", [], []]'\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        t.root().join("old-python"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    assert_eq!(
+        t.errors(),
+        vec!["error: `./old-python` is Python 3.7.16; mdbook-python needs Python 3.8 or newer\n  --> book.toml\n   = help: set `python` in [preprocessor.python] to a Python 3.8+ interpreter: a command on PATH or a path, e.g. `.venv/bin/python`".to_string()]
     );
 }
 
