@@ -426,7 +426,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             dir_on_disk: root.join(&ctx.config.book.src).join(source_dir),
             dir_display: src.join(source_dir),
         };
-        let (planned, mut quiz_errors) = quizzes::plan(&ch.text, ch.scanned(), &place);
+        let (planned, mut quiz_errors) = quizzes::plan(ch.scanned(), &place);
         if ch.cached.is_some() {
             // Its quizzes still take part in the book-wide id check.
             ch.quizzes = planned;

@@ -421,8 +421,9 @@ pub(crate) fn html(quiz: &Quiz, runs: &[TracingRun], key: &str, labels: &Labels)
     let mut items = String::new();
     let mut seen_parts = std::collections::HashSet::new();
 
+    let runs = super::runs_by_question(runs);
     for (i, q) in quiz.questions.iter().enumerate() {
-        let run = runs.iter().find(|r| r.question == i);
+        let run = runs.get(&i).copied();
         let qid = format!("{rid}-q{}", i + 1);
         let (answer_html, answer_plain, _) = answer_forms(q, run, labels);
         let context_html = q.context.as_deref().map(to_html);
@@ -570,8 +571,9 @@ pub(crate) fn markdown(quiz: &Quiz, runs: &[TracingRun], labels: &Labels) -> Str
     let mut out = format!("**{}**\n\n", labels.quiz);
     let mut answers = format!("**{}**\n\n", labels.answers);
     let mut seen_parts = std::collections::HashSet::new();
+    let runs = super::runs_by_question(runs);
     for (i, q) in quiz.questions.iter().enumerate() {
-        let run = runs.iter().find(|r| r.question == i);
+        let run = runs.get(&i).copied();
         let marker = format!("{}. ", i + 1);
         let w = marker.len();
         let pad = " ".repeat(w);

@@ -54,6 +54,14 @@ fn an_unexpected_exception_points_at_its_line() {
 }
 
 #[test]
+fn lone_cr_line_endings_count_as_lines() {
+    // CommonMark: LF, CRLF and a lone CR each end a line (pulldown-cmark
+    // finds no fence whose lines end in a lone CR, so they are in the prose).
+    let e = first_error("text\rmore\r\rpara\r\n\n```python\nx = 1\nprint(x / 0)\n```\n");
+    assert!(e.starts_with("error: this snippet raised ZeroDivisionError: division by zero\n  --> src/a.md:8\n   | Traceback (most recent call last):\n   |   File \"src/a.md\", line 8, in <module>\n"), "{e}");
+}
+
+#[test]
 fn raises_checks_the_exception() {
     assert_eq!(
         first_error("```python,raises=ValueError\nprint('fine')\n```\n"),
