@@ -19,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnostics;
 pub mod execute;
+pub(crate) mod includes;
 pub mod init;
 pub mod parity;
 pub mod plan;
@@ -271,6 +272,9 @@ struct Chapter {
     /// The chapter-cache key (warm builds), and the content found under it.
     key: Option<String>,
     cached: Option<execute::chapters::Rendered>,
+    /// Lines of `text` to the lines authors wrote, when mdBook expanded
+    /// `{{#include}}`-like directives in it (chapters that are planned).
+    map: Option<includes::LineMap>,
 }
 
 impl Chapter {
@@ -337,6 +341,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                 quizzes: Vec::new(),
                 key: None,
                 cached: None,
+                map: None,
             });
         }
     }
@@ -432,6 +437,17 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             ch.quizzes = planned;
             continue;
         }
+        let book_src = root.join(&ctx.config.book.src);
+        ch.map = execute::fs::read_text(&book_src.join(&ch.source)).and_then(|source| {
+            includes::LineMap::build(
+                &source,
+                &ch.text,
+                &ch.file,
+                &book_src.join(source_dir),
+                &src.join(source_dir),
+                &|p: &Path| execute::fs::read_text(p),
+            )
+        });
         match plan::plan(
             &ch.file,
             &ch.source,
@@ -461,9 +477,11 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         .collect();
     report.diagnostics.extend(quiz::check_unique_ids(&all));
     if report.errors() > 0 {
+        place_diagnostics(&chapters, &mut report.diagnostics);
         report.seconds = started.elapsed().as_secs_f64();
         return report;
     }
+    let moved = place_programs(&chapters, &mut jobs);
 
     // Programs name their file relative to the book root, wherever the
     // command runs from: outputs (tracebacks) and cache keys stay the same.
@@ -508,6 +526,15 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         for (program, outcome) in job.programs.iter().zip(outs) {
             match program.id.origin {
                 Origin::Snippet => {
+                    let mut outcome = outcome;
+                    if let Some(&(expanded, written)) = moved.get(&program.id) {
+                        // `>>>` lines come back counted from where the
+                        // program says it was written; the later stages
+                        // count lines of the chapter as given.
+                        for ex in &mut outcome.examples {
+                            ex.line = (ex.line + expanded).saturating_sub(written);
+                        }
+                    }
                     outcomes.insert((program.id.chapter, program.id.item), outcome);
                 }
                 Origin::Quiz(q, question) => {
@@ -693,8 +720,55 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             }
         });
     }
+    place_diagnostics(&chapters, &mut report.diagnostics);
     report.seconds = started.elapsed().as_secs_f64();
     report
+}
+
+/// Programs of chapters with included text name the file and line their
+/// code was written at (so tracebacks do): the program's lines when they are
+/// consecutive lines of one file, else where its first line was written.
+/// Returns, for each program moved, (its line in the chapter as given, its
+/// new line).
+fn place_programs(
+    chapters: &[Chapter],
+    jobs: &mut [plan::Job],
+) -> HashMap<plan::ProgramId, (usize, usize)> {
+    let mut moved = HashMap::new();
+    for p in jobs.iter_mut().flat_map(|j| j.programs.iter_mut()) {
+        let ch = &chapters[p.id.chapter];
+        let Some(map) = ch.map.as_ref().filter(|_| p.file == ch.file) else {
+            continue;
+        };
+        let count = scan::Lines::count(&p.code).max(1);
+        let place = map.span(p.line, count).unwrap_or_else(|| map.place(p.line));
+        if place.line != p.line || place.file != p.file {
+            moved.insert(p.id, (p.line, place.line));
+            p.file = place.file;
+            p.line = place.line;
+        }
+    }
+    moved
+}
+
+/// Diagnostics at lines of a chapter with included text point at the line
+/// written: the chapter's own, or the included file's and the directive.
+fn place_diagnostics(chapters: &[Chapter], diagnostics: &mut [Diagnostic]) {
+    let maps: HashMap<&Path, &includes::LineMap> = chapters
+        .iter()
+        .filter_map(|c| Some((c.file.as_path(), c.map.as_ref()?)))
+        .collect();
+    for d in diagnostics
+        .iter_mut()
+        .filter(|d| d.line > 0 && d.via.is_none())
+    {
+        if let Some(map) = maps.get(d.file.as_path()) {
+            let place = map.place(d.line);
+            d.file = place.file;
+            d.line = place.line;
+            d.via = place.via;
+        }
+    }
 }
 
 /// Stage times on stderr when `MDBOOK_PYTHON_TIMINGS` is set: where a slow

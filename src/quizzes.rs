@@ -87,7 +87,7 @@ pub fn plan(scanned: &Scanned, at: &ChapterPlace) -> (Vec<Planned>, Vec<Diagnost
 }
 
 /// `book/part/../quizzes/q.toml` -> `book/quizzes/q.toml`, lexically.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out: Vec<Component> = Vec::new();
     for c in path.components() {

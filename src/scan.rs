@@ -101,13 +101,9 @@ impl Lines {
         self.starts[self.line_of(offset) - 1]
     }
 
-    /// The byte offset where 1-based `line` starts (the end of `text` past
-    /// its last line).
-    pub fn start_of(&self, line: usize, text: &str) -> usize {
-        self.starts
-            .get(line.max(1) - 1)
-            .copied()
-            .unwrap_or(text.len())
+    /// The byte offset where 1-based `line` starts, if the text has it.
+    pub fn start_of(&self, line: usize) -> Option<usize> {
+        self.starts.get(line.max(1) - 1).copied()
     }
 
     /// (line, column) of `offset` in `text` (this table's text); the column
@@ -378,7 +374,8 @@ mod tests {
         assert_eq!(Lines::count(text), 6);
         assert_eq!(Lines::count("a\r\n"), 1);
         assert_eq!(Lines::count(""), 0);
-        assert_eq!(lines.start_of(3, text), text.find('c').unwrap());
+        assert_eq!(lines.start_of(3), text.find('c'));
+        assert_eq!(lines.start_of(9), None);
     }
 
     #[test]

@@ -269,3 +269,53 @@ fn renderers_that_leave_out_one_of_the_books_renderers_fail_the_build() {
     let md = t.read("out/markdown/a.md");
     assert!(md.contains("```text\n1\n```"), "{md}");
 }
+
+/// `mdbook-python check` (mdBook's `links` preprocessor runs first, as in a
+/// build): its diagnostics, one string each.
+fn check_errors(t: &BookTest) -> Vec<String> {
+    let out = std::process::Command::new(crate::harness::bin())
+        .args(["check", "."])
+        .current_dir(t.root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    err.split("\n\n")
+        .filter(|d| d.starts_with("error") || d.starts_with("warning"))
+        .map(|d| d.trim_end().to_string())
+        .collect()
+}
+
+#[test]
+fn lines_below_and_inside_an_include_are_the_written_ones() {
+    let t = BookTest::chapter(
+        "# A\n\n```python\n{{#include code/demo.py:1:3}}\n```\n\nSome prose.\n\n```python\nx = 1\nraise ValueError('here')\n```\n",
+    );
+    std::fs::create_dir_all(t.root().join("src/code")).unwrap();
+    t.write(
+        "src/code/demo.py",
+        "def f():\n    return 1\nraise KeyError(f())\nnot included\n",
+    );
+    assert_eq!(
+        check_errors(&t),
+        vec![
+            "error: this snippet raised KeyError: 1\n  --> src/code/demo.py:3 (included by src/a.md:4)\n   | Traceback (most recent call last):\n   |   File \"src/code/demo.py\", line 3, in <module>\n   |     raise KeyError(f())\n   | KeyError: 1\n   = help: fix the code, or mark the block `raises=KeyError` if the exception is the point",
+            "error: this snippet raised ValueError: here\n  --> src/a.md:11\n   | Traceback (most recent call last):\n   |   File \"src/a.md\", line 11, in <module>\n   |     raise ValueError('here')\n   | ValueError: here\n   = help: fix the code, or mark the block `raises=ValueError` if the exception is the point",
+        ]
+    );
+}
+
+#[test]
+fn an_output_block_below_an_anchored_include_is_at_its_line() {
+    let t =
+        BookTest::chapter("# A\n\n```python\n{{#include lib.py:part}}\n```\n\n```output\n2\n```\n");
+    t.write(
+        "src/lib.py",
+        "import os\n# ANCHOR: part\nx = 1\nprint(x)\n# ANCHOR_END: part\n",
+    );
+    assert_eq!(
+        check_errors(&t),
+        vec![
+            "error: the output block does not match what the snippet prints\n  --> src/a.md:7\n   | --- expected\n   | +++ actual\n   | @@ -1 +1 @@\n   | -2\n   | +1\n   = help: fix the output block, run `mdbook-python bless` to write the real output, or mark the block `nondeterministic` if it varies"
+        ]
+    );
+}
