@@ -366,7 +366,8 @@ fn answer_forms(
                         md.push_str("\n\n");
                     }
                     md.push_str(&sentence);
-                    if let Some(block) = block {
+                    // What the program printed, as every renderer shows it.
+                    if let Some(block) = block.map(|b| crate::render::visible(&b).into_owned()) {
                         html.push_str(&output_block_html(&block));
                         plain.push(block.clone());
                         md.push_str(&format!("\n\n{}", fenced(&block, "text")));

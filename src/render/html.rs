@@ -10,9 +10,11 @@
 //! (`ammonia`) that keeps tables and basic formatting and drops scripts,
 //! styles, event handlers, ids, classes and `javascript:` URLs.
 
-/// Escape text content. Newlines become `&#10;` (the HTML stays on one line)
-/// and braces become entities so no later `{{...}}` processing sees them.
+/// Escape text content, made `visible` first (no control character reaches
+/// the page). Newlines become `&#10;` (the HTML stays on one line) and braces
+/// become entities so no later `{{...}}` processing sees them.
 pub fn text(s: &str) -> String {
+    let s = super::visible(s);
     let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
         match c {
@@ -20,7 +22,6 @@ pub fn text(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
             '{' => out.push_str("&#123;"),
             '}' => out.push_str("&#125;"),
             c => out.push(c),

@@ -18,6 +18,65 @@ use crate::scan::Scanned;
 use crate::verify::Verdict;
 use std::ops::Range;
 
+/// Text as a reader should see it, for every renderer: the one place output
+/// bytes that HTML cannot carry are made visible (at render time only:
+/// `output` blocks are compared with the text as printed). A line ending is
+/// LF or CRLF; a lone CR returns to the start of the line and what follows
+/// overwrites it, as in a terminal (a progress bar `10%\r20%\r100%` shows
+/// `100%`); other control characters but tab show as Unicode control
+/// pictures (NUL `␀`, ESC `␛`, DEL `␡`), C1 controls and noncharacters as
+/// Python escapes (`\x85`, `\ufffe`).
+pub(crate) fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    let plain = |c: char| c == '\n' || c == '\t' || !(c.is_control() || is_noncharacter(c));
+    if s.chars().all(plain) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for (k, line) in s.split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let mut cells: Vec<char> = Vec::with_capacity(line.len());
+        let mut column = 0;
+        let mut put = |c: char, column: &mut usize| {
+            match cells.get_mut(*column) {
+                Some(cell) => *cell = c,
+                None => cells.push(c),
+            }
+            *column += 1;
+        };
+        for c in line.chars() {
+            match c {
+                '\r' => column = 0,
+                c if plain(c) => put(c, &mut column),
+                '\u{0}'..='\u{1f}' => put(
+                    char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+                    &mut column,
+                ),
+                '\u{7f}' => put('\u{2421}', &mut column),
+                c => {
+                    let escaped = if (c as u32) < 0x100 {
+                        format!("\\x{:02x}", c as u32)
+                    } else {
+                        format!("\\u{:04x}", c as u32)
+                    };
+                    escaped.chars().for_each(|e| put(e, &mut column));
+                }
+            }
+        }
+        out.extend(cells);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Unicode noncharacters (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF): HTML parsers
+/// report them as errors.
+fn is_noncharacter(c: char) -> bool {
+    let c = c as u32;
+    (0xfdd0..=0xfdef).contains(&c) || c & 0xfffe == 0xfffe
+}
+
 /// Who reads the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -212,15 +271,10 @@ fn html_snippet(
         (None, Some(v)) => (v.shown.as_deref(), false),
         (None, None) => (None, false),
     };
-    // Markdown reads a carriage return as a line break and a NUL as U+FFFD:
-    // such output keeps its exact text in HTML.
-    let exotic = |t: &str| t.contains(['\r', '\0']);
     let needs_html = matches!(s.skip, Some(Skip::MinPython(..)))
         || s.no_browser.is_some()
         || s.attrs.browser_differs
-        || (s.skip.is_none() && verdict.is_some_and(|v| !v.rich.is_empty() || v.warning.is_some()))
-        || output.is_some_and(exotic)
-        || s.stdin.as_ref().is_some_and(|i| exotic(&i.text));
+        || (s.skip.is_none() && verdict.is_some_and(|v| !v.rich.is_empty() || v.warning.is_some()));
     // Only what the front end needs, and only when it differs from the
     // default: `{}` is a plain snippet whose output block follows it.
     // The code itself is not repeated: the runner reads it from the page's
@@ -421,6 +475,8 @@ fn alts(s: &Snippet, rich: &[Rich]) -> Vec<String> {
 
 /// A fenced text block, each line behind the container prefix.
 fn fenced(body: &str, prefix: &str, nl: &str) -> String {
+    let body = visible(body);
+    let body = body.as_ref();
     let longest = longest_run(body, '`');
     let fence = "`".repeat(longest.max(2) + 1);
     let mut out = format!("{prefix}{fence}text{nl}");
@@ -549,6 +605,16 @@ mod tests {
         ];
         assert_eq!(splice(text, &mut edits), "A def GHI");
         assert_eq!(splice(text, &mut []), text);
+    }
+
+    #[test]
+    fn visible_applies_carriage_returns_and_shows_controls() {
+        assert_eq!(visible("plain\ttext\n"), "plain\ttext\n");
+        assert!(matches!(visible("ok\n"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(visible("10%\r20%\r100%\n"), "100%\n");
+        assert_eq!(visible("abcdef\rXY\r\nz\r"), "XYcdef\nz");
+        assert_eq!(visible("a\0b\x1b[0m\x7f"), "a\u{2400}b\u{241b}[0m\u{2421}");
+        assert_eq!(visible("\u{85}\u{fffe}"), "\\x85\\ufffe");
     }
 
     #[test]
