@@ -365,7 +365,8 @@ fn answer_forms(
                     if !md.is_empty() {
                         md.push_str("\n\n");
                     }
-                    md.push_str(&sentence);
+                    // It may quote the program's exception: text, not Markdown.
+                    md.push_str(&crate::render::escape_markdown(&sentence));
                     // What the program printed, as every renderer shows it.
                     if let Some(block) = block.map(|b| crate::render::visible(&b).into_owned()) {
                         html.push_str(&output_block_html(&block));
@@ -380,10 +381,7 @@ fn answer_forms(
 }
 
 fn code_span(s: &str) -> String {
-    let mut ticks = "`".to_string();
-    while s.contains(&ticks) {
-        ticks.push('`');
-    }
+    let ticks = "`".repeat(crate::render::longest_run(s, '`') + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') {
         " "
     } else {
@@ -393,10 +391,7 @@ fn code_span(s: &str) -> String {
 }
 
 fn fenced(code: &str, lang: &str) -> String {
-    let mut fence = "```".to_string();
-    while code.contains(&fence) {
-        fence.push('`');
-    }
+    let fence = crate::render::fence_for(code);
     format!("{fence}{lang}\n{}\n{fence}", code.trim_end_matches('\n'))
 }
 

@@ -259,7 +259,8 @@ pub fn table_to_markdown(html: &str) -> Option<String> {
     Some(out.join("\n"))
 }
 
-/// The text of a table cell: tags out, entities decoded, `|` escaped, on one line.
+/// The text of a table cell: tags out, entities decoded, on one line, then
+/// escaped for Markdown (`escape_markdown`: no HTML or link survives).
 fn cell_text(html: &str) -> String {
     let mut plain = String::new();
     let mut in_tag = false;
@@ -281,12 +282,7 @@ fn cell_text(html: &str) -> String {
         .replace("&#39;", "'")
         .replace("&nbsp;", " ")
         .replace("&amp;", "&");
-    decoded
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('\\', "\\\\")
-        .replace('|', "\\|")
+    super::escape_markdown(&decoded.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 pub fn note(s: &str) -> String {

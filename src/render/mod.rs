@@ -477,8 +477,7 @@ fn alts(s: &Snippet, rich: &[Rich]) -> Vec<String> {
 fn fenced(body: &str, prefix: &str, nl: &str) -> String {
     let body = visible(body);
     let body = body.as_ref();
-    let longest = longest_run(body, '`');
-    let fence = "`".repeat(longest.max(2) + 1);
+    let fence = fence_for(body);
     let mut out = format!("{prefix}{fence}text{nl}");
     for line in body.lines() {
         out.push_str(prefix);
@@ -528,19 +527,38 @@ fn rich_text_block(s: &Snippet, v: &Verdict, prefix: &str, nl: &str) -> String {
     blocks.join(&sep)
 }
 
-/// Text that Markdown shows as written.
-fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(
+/// Text that Markdown shows as written, for renderers other than html: the
+/// one escaper of snippet output put into Markdown outside a fenced block
+/// (table cells, alt texts, quiz answers). Made `visible`, on one line, with
+/// a backslash before every character that could start markup inline (HTML,
+/// entities, links, images, code, emphasis, strikethrough, table cells) and
+/// before a block marker at the start (`#`, `-`, `+`, `=`, `:`, `1.`), so
+/// no HTML and no link can come out of it.
+pub(crate) fn escape_markdown(s: &str) -> String {
+    let s = visible(s);
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut digits = true;
+    for (i, c) in s.chars().enumerate() {
+        let c = if c == '\n' { ' ' } else { c };
+        let inline = matches!(
             c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '!' | '&'
-        ) {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '!' | '|' | '~' | '#'
+        );
+        let block = (i == 0 && matches!(c, '-' | '+' | '=' | ':'))
+            || (digits && i > 0 && matches!(c, '.' | ')'));
+        digits = digits && c.is_ascii_digit();
+        if inline || block {
             out.push('\\');
         }
-        out.push(if c == '\n' || c == '\r' { ' ' } else { c });
+        out.push(c);
     }
     out
+}
+
+/// The fence of a fenced block holding `body`: a run of backticks longer
+/// than any in it (at least three), so no line of it can close the block.
+pub(crate) fn fence_for(body: &str) -> String {
+    "`".repeat(longest_run(body, '`').max(2) + 1)
 }
 
 fn text_block(
@@ -573,7 +591,7 @@ fn text_block(
     Some(fenced(&body, prefix, nl))
 }
 
-fn longest_run(s: &str, c: char) -> usize {
+pub(crate) fn longest_run(s: &str, c: char) -> usize {
     let (mut best, mut cur) = (0, 0);
     for ch in s.chars() {
         if ch == c {
@@ -618,7 +636,21 @@ mod tests {
     }
 
     #[test]
+    fn escaped_markdown_has_no_markup() {
+        assert_eq!(
+            escape_markdown("<img src=x> [a](javascript:x) *e* `c` &amp; a|b ~~s~~"),
+            "\\<img src=x\\> \\[a\\](javascript:x) \\*e\\* \\`c\\` \\&amp; a\\|b \\~\\~s\\~\\~"
+        );
+        assert_eq!(escape_markdown("# h"), "\\# h");
+        assert_eq!(escape_markdown("- a\nb"), "\\- a b");
+        assert_eq!(escape_markdown("12. x 3.5"), "12\\. x 3.5");
+        assert_eq!(escape_markdown("A dot, red 1.5"), "A dot, red 1.5");
+    }
+
+    #[test]
     fn fence_longer_than_output_backticks() {
         assert_eq!(longest_run("a ```` b", '`'), 4);
+        assert_eq!(fence_for("a ```` b"), "`````");
+        assert_eq!(fence_for("plain"), "```");
     }
 }
