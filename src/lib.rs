@@ -258,6 +258,11 @@ fn book_key(ctx: &PreprocessorContext, input: &[u8]) -> Option<(PathBuf, String)
     Some((cache_dir, key))
 }
 
+/// Part of every chapter-cache key: changed whenever rendering changes
+/// within one package version, so no chapter rendered the old way is reused
+/// (issue 19: visible control characters, escaped Markdown, written lines).
+const RENDERING: &str = "issue-19";
+
 /// One chapter as the pipeline sees it.
 struct Chapter {
     /// `book/x.md` (with the display root).
@@ -405,6 +410,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                 }
             }
             let key = execute::chapters::key(&[
+                RENDERING.as_bytes(),
                 config_text.as_bytes(),
                 interp_text.as_bytes(),
                 parity_stamp.as_bytes(),

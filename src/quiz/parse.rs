@@ -799,7 +799,7 @@ fn tracing(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<&DeTable
 /// before the body).
 fn unfence(text: &str) -> Option<(String, String, usize)> {
     let leading = text.len() - text.trim_start_matches(['\n', '\r']).len();
-    let skipped_blank = text[..leading].matches('\n').count();
+    let skipped_blank = Lines::count(&text[..leading]);
     let body = text.trim_matches(['\n', '\r', ' ', '\t']);
     let fence_char = body.chars().next()?;
     if fence_char != '`' && fence_char != '~' {

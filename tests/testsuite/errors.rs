@@ -319,3 +319,24 @@ fn an_output_block_below_an_anchored_include_is_at_its_line() {
         ]
     );
 }
+
+#[test]
+fn an_included_pycon_session_is_checked_at_the_included_line() {
+    let t = BookTest::chapter(
+        "# A\n\n{{#include intro.md}}\n\n```pycon\n{{#include s.txt}}\n```\n\n```pycon\n>>> 1 + 1\n3\n```\n",
+    );
+    t.write("src/intro.md", "one\ntwo\nthree\n");
+    t.write("src/s.txt", ">>> x = 2\n>>> x * 2\n5\n");
+    let help = "   = help: fix the lines under the statement, or run `mdbook-python bless` to write the real output";
+    assert_eq!(
+        check_errors(&t),
+        vec![
+            format!(
+                "error: the output of this `>>>` statement does not match\n  --> src/s.txt:2 (included by src/a.md:6)\n   | --- expected\n   | +++ actual\n   | @@ -1 +1 @@\n   | -5\n   | +4\n{help}"
+            ),
+            format!(
+                "error: the output of this `>>>` statement does not match\n  --> src/a.md:10\n   | --- expected\n   | +++ actual\n   | @@ -1 +1 @@\n   | -3\n   | +2\n{help}"
+            ),
+        ]
+    );
+}
