@@ -14,6 +14,9 @@ reads, with the same snippet bodies everywhere:
 Every snippet is followed by an output block holding exactly what it prints
 (computed here by running it), so the tools that verify have something to
 verify. Usable alone: python3 bench/gen.py OUT_DIR SNIPPETS CHAPTERS
+
+`quiz_book` writes a book of one chapter holding one quiz file of N
+multiple-choice questions (issue 19: the quiz parser is linear); no Python runs.
 """
 
 import contextlib
@@ -59,6 +62,12 @@ def chapter_text(title, snippets, code_info, output_info):
     return "".join(parts)
 
 
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 def generate(out_dir, n, chapters, plugin, python):
     """Write the book of `n` snippets in `chapters` chapters to `out_dir`
     (replacing it). `plugin`: path of the mdbook-python binary; `python`:
@@ -78,11 +87,6 @@ def generate(out_dir, n, chapters, plugin, python):
         start += size
     names = [f"chapter-{c + 1:03}.md" for c in range(chapters)]
     titles = [f"Chapter {c + 1}" for c in range(chapters)]
-
-    def write(path, text):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
 
     def chapters_in(folder, code_info, output_info):
         for name, title, group in zip(names, titles, groups):
@@ -149,6 +153,19 @@ def generate(out_dir, n, chapters, plugin, python):
     with open(os.path.join(out_dir, "snippets.json"), "w", encoding="utf-8") as f:
         json.dump([{"code": c, "output": o} for c, o in snippets], f)
     return snippets
+
+
+def quiz_book(out_dir, n, plugin):
+    """A book whose one chapter includes `quiz.toml`: `n` multiple-choice
+    questions, each with an id, a prompt, two distractors and the answer."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    write(os.path.join(out_dir, "book.toml"),
+          f'[book]\ntitle = "Quiz of {n} questions"\n\n[preprocessor.python]\ncommand = "{plugin}"\n')
+    write(os.path.join(out_dir, "src", "SUMMARY.md"), "# Summary\n\n- [Quiz](quiz.md)\n")
+    write(os.path.join(out_dir, "src", "quiz.md"), "# Quiz\n\n{{#quiz quiz.toml}}\n")
+    write(os.path.join(out_dir, "src", "quiz.toml"), "".join(
+        f'[[questions]]\nid = "q{i}"\ntype = "MultipleChoice"\nprompt.prompt = "What is {i} + 1?"\n'
+        f'prompt.distractors = ["{i}", "{i + 2}"]\nanswer.answer = "{i + 1}"\n\n' for i in range(n)))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,10 @@ compared with each other were taken side by side:
      phmdoctest and MkDocs + markdown-exec on the same snippets (targets: 160
      snippets <= 0.10 s, 2,000 <= 0.8 s, faster than every peer, cold);
   4. scale: 160 -> 1,000 -> 2,000 snippets grows linearly; peak RSS of the
-     plugin and its workers together < 100 MB.
+     plugin and its workers together < 100 MB;
+  5. quiz parsing (issue 19): `check --no-cache` of a book with one quiz of
+     10,000 and of 20,000 multiple-choice questions (no Python runs); the
+     time doubles with the questions (target: ratio <= 2.5x).
 
 Every time is a median over the rounds, wall-clock time beside CPU time
 (user + system of the whole process tree, from wait4(2)), since the machines
@@ -56,6 +59,7 @@ import gen  # noqa: E402
 # the scaling figure.
 SIZES = [(160, 20), (1000, 50), (2000, 100)]
 PEER_SIZES = (160, 2000)
+QUIZ_SIZES = (10000, 20000)
 
 TARGETS = {
     "warm_ratio": 1.15,
@@ -63,6 +67,7 @@ TARGETS = {
     "cold": {160: 0.10, 2000: 0.8},
     "rss_mb": 100.0,
     "slope_ratio": 1.25,
+    "quiz_ratio": 2.5,
 }
 
 # The figures the issue gives for "this kind of machine" (cold, wall, in
@@ -547,6 +552,10 @@ def make_cases(args, mdbook, python, vpy):
             add(f"{key}-cold-{n}", cold, forget, peer_reps)
             add(f"{key}-warm-{n}", warm, None, peer_reps)
 
+    for n in QUIZ_SIZES:
+        add(f"quiz-{n}", [([BINARY, "check", "--no-cache", os.path.join(WORK, f"quiz{n}")], None, plugin_env)],
+            None, min(reps, args.peer_reps))
+
     ref = os.path.join(WORK, "refresher")
     ref_env = dict(os.environ, MDBOOK_PREPROCESSOR__PYTHON__COMMAND=BINARY)
     rbook, rplain = os.path.join(ref, "mdbook"), os.path.join(ref, "plain")
@@ -573,6 +582,7 @@ def round_order(cases):
             order += [f"{key}-cold-{n}", f"{key}-warm-{n}"]
     order += ["check-cold-refresher", "check-warm-refresher", "build-cold-refresher", "plain-refresher",
               "build-warm-refresher", "noop-refresher"]
+    order += [f"quiz-{n}" for n in QUIZ_SIZES]
     return [cases[k] for k in order if k in cases]
 
 
@@ -598,6 +608,8 @@ def sanity(case, s):
         r = json.loads(s.out)
         if r["matched"] != r["snippets"]:
             return f"plain python: {r['matched']} of {r['snippets']} outputs matched"
+    if k.startswith("quiz-") and got != (0, 0, 0, 0):
+        return f"a quiz book ran or failed something: {got}"
     if re.match(r"(sybil|pmd|phmdoctest)-", k):
         n = int(k.rsplit("-", 1)[1])
         if f"{n} passed" not in s.out + s.err:
@@ -877,6 +889,19 @@ def figures(cases, rss, quick):
                    ["snippets", "cold wall", "cold CPU", "CPU/snippet", "--no-cache wall", "--no-cache CPU",
                     "RSS sum of peaks", "RSS simultaneous", "processes"], rows, notes))
 
+    # 5. Quiz parsing
+    small, large = (f"quiz-{n}" for n in QUIZ_SIZES)
+    if W.get(small) and W.get(large):
+        ratio, ratio_c = W[large] / W[small], C[large] / C[small]
+        ok = ratio <= TARGETS["quiz_ratio"]
+        targets.append((f"5. quiz parse {QUIZ_SIZES[0]} -> {QUIZ_SIZES[1]} questions (time ratio)",
+                        f"{ratio:.2f}x", f"{ratio_c:.2f}x", f"<= {TARGETS['quiz_ratio']}x", verdict(ok)))
+        tables.append(("5. Quiz parsing", ["questions", "check --no-cache wall", "CPU"],
+                       [[f"{n:,}", fmt_s(W[f"quiz-{n}"]), fmt_s(C[f"quiz-{n}"])] for n in QUIZ_SIZES],
+                       ["One chapter, one quiz file of multiple-choice questions (bench/gen.py `quiz_book`): "
+                        "no Python runs, so the time is reading, parsing and rendering the quiz. Twice the "
+                        "questions should take about twice the time; a quadratic step shows as 4x."]))
+
     # The refresher
     rows = []
     for k, label in (("check-cold-refresher", "check, cold (no cache folder)"),
@@ -1029,6 +1054,8 @@ def main():
         gen.generate(os.path.join(WORK, f"n{n}"), n, chapters, BINARY, python)
     refresher_copies(mdbook)
     build_floor()
+    for n in QUIZ_SIZES:
+        gen.quiz_book(os.path.join(WORK, f"quiz{n}"), n, BINARY)
     for n in PEER_SIZES:
         noop_copy(os.path.join(WORK, f"n{n}", "plain"), os.path.join(WORK, f"n{n}", "noop"))
     noop_copy(os.path.join(WORK, "refresher", "plain"), os.path.join(WORK, "refresher", "noop"))

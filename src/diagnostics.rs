@@ -1,7 +1,8 @@
-//! Diagnostics: every problem the plugin reports, as data (file, line, column,
-//! message, help, detail) and as compiler-style text. Stages never print or
-//! abort on the first problem: they collect `Diagnostic`s and the caller fails
-//! once, after reporting all of them.
+//! Diagnostics: every problem the plugin reports, as data (file, line,
+//! column, the include directive a line came through, message, help, detail)
+//! and as compiler-style text. Stages never print or abort on the first
+//! problem: they collect `Diagnostic`s and the caller fails once, after
+//! reporting all of them.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -24,6 +25,9 @@ pub struct Diagnostic {
     pub line: usize,
     /// 1-based column, when known.
     pub column: Option<usize>,
+    /// For a line of an included file: the directive that included it
+    /// (`src/ch.md:11`), shown after the location.
+    pub via: Option<String>,
     /// One sentence: what is wrong.
     pub message: String,
     /// How to fix it, when the plugin knows.
@@ -39,6 +43,7 @@ impl Diagnostic {
             file: file.into(),
             line,
             column: None,
+            via: None,
             message: message.into(),
             help: None,
             detail: None,
@@ -86,7 +91,7 @@ impl Diagnostic {
 ///
 /// ```text
 /// error: output does not match
-///   --> book/episode-1/mutability.md:42
+///   --> book/episode-1/mutability.md:42    (or: --> src/code/demo.py:3 (included by src/ch.md:11))
 ///    | <detail lines>
 ///    = help: run `mdbook-python bless`
 /// ```
@@ -98,6 +103,9 @@ impl fmt::Display for Diagnostic {
         };
         writeln!(f, "{level}: {}", self.message)?;
         write!(f, "  --> {}", self.location())?;
+        if let Some(via) = &self.via {
+            write!(f, " (included by {via})")?;
+        }
         if let Some(detail) = &self.detail {
             for line in detail.lines() {
                 write!(f, "\n   | {line}")?;

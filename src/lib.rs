@@ -19,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnostics;
 pub mod execute;
+pub(crate) mod includes;
 pub mod init;
 pub mod parity;
 pub mod plan;
@@ -258,6 +259,11 @@ fn book_key(ctx: &PreprocessorContext, input: &[u8]) -> Option<(PathBuf, String)
     Some((cache_dir, key))
 }
 
+/// Part of every chapter-cache key: changed whenever rendering changes
+/// within one package version, so no chapter rendered the old way is reused
+/// (issue 19: visible control characters, escaped Markdown, written lines).
+const RENDERING: &str = "issue-19";
+
 /// One chapter as the pipeline sees it.
 struct Chapter {
     /// `book/x.md` (with the display root).
@@ -272,6 +278,9 @@ struct Chapter {
     /// The chapter-cache key (warm builds), and the content found under it.
     key: Option<String>,
     cached: Option<execute::chapters::Rendered>,
+    /// Lines of `text` to the lines authors wrote, when mdBook expanded
+    /// `{{#include}}`-like directives in it (chapters that are planned).
+    map: Option<includes::LineMap>,
 }
 
 impl Chapter {
@@ -338,6 +347,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                 quizzes: Vec::new(),
                 key: None,
                 cached: None,
+                map: None,
             });
         }
     }
@@ -356,6 +366,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     let use_cache = config.cache && !options.no_cache;
     let _ = execute::cache::prepare_dir(&cache_dir);
     let memos = interpreter_memos(&config, &cache_dir, root);
+    use execute::interpreter::MIN_PYTHON;
     let interpreter = match execute::interpreter::resolve(&config.python, root, &memos) {
         Ok(i) => i,
         Err(e) => {
@@ -367,7 +378,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             if has_python {
                 report.diagnostics.push(
                     Diagnostic::error("book.toml", 0, e)
-                        .with_help("set `python` in [preprocessor.python] to a Python 3 interpreter: a command on PATH or a path, e.g. `.venv/bin/python`"),
+                        .with_help(format!("set `python` in [preprocessor.python] to a Python {}.{}+ interpreter: a command on PATH or a path, e.g. `.venv/bin/python`", MIN_PYTHON.0, MIN_PYTHON.1)),
                 );
             }
             report.seconds = started.elapsed().as_secs_f64();
@@ -400,6 +411,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                 }
             }
             let key = execute::chapters::key(&[
+                RENDERING.as_bytes(),
                 config_text.as_bytes(),
                 interp_text.as_bytes(),
                 parity_stamp.as_bytes(),
@@ -426,12 +438,23 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             dir_on_disk: root.join(&ctx.config.book.src).join(source_dir),
             dir_display: src.join(source_dir),
         };
-        let (planned, mut quiz_errors) = quizzes::plan(&ch.text, ch.scanned(), &place);
+        let (planned, mut quiz_errors) = quizzes::plan(ch.scanned(), &place);
         if ch.cached.is_some() {
             // Its quizzes still take part in the book-wide id check.
             ch.quizzes = planned;
             continue;
         }
+        let book_src = root.join(&ctx.config.book.src);
+        ch.map = execute::fs::read_text(&book_src.join(&ch.source)).and_then(|source| {
+            includes::LineMap::build(
+                &source,
+                &ch.text,
+                &ch.file,
+                &book_src.join(source_dir),
+                &src.join(source_dir),
+                &|p: &Path| execute::fs::read_text(p),
+            )
+        });
         match plan::plan(
             &ch.file,
             &ch.source,
@@ -461,9 +484,11 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         .collect();
     report.diagnostics.extend(quiz::check_unique_ids(&all));
     if report.errors() > 0 {
+        place_diagnostics(&chapters, &mut report.diagnostics);
         report.seconds = started.elapsed().as_secs_f64();
         return report;
     }
+    let moved = place_programs(&chapters, &mut jobs);
 
     // Programs name their file relative to the book root, wherever the
     // command runs from: outputs (tracebacks) and cache keys stay the same.
@@ -509,6 +534,15 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         for (program, outcome) in job.programs.iter().zip(outs) {
             match program.id.origin {
                 Origin::Snippet => {
+                    let mut outcome = outcome;
+                    if let Some(&(expanded, written)) = moved.get(&program.id) {
+                        // `>>>` lines come back counted from where the
+                        // program says it was written; the later stages
+                        // count lines of the chapter as given.
+                        for ex in &mut outcome.examples {
+                            ex.line = (ex.line + expanded).saturating_sub(written);
+                        }
+                    }
                     outcomes.insert((program.id.chapter, program.id.item), outcome);
                 }
                 Origin::Quiz(q, question) => {
@@ -691,8 +725,55 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             }
         });
     }
+    place_diagnostics(&chapters, &mut report.diagnostics);
     report.seconds = started.elapsed().as_secs_f64();
     report
+}
+
+/// Programs of chapters with included text name the file and line their
+/// code was written at (so tracebacks do): the program's lines when they are
+/// consecutive lines of one file, else where its first line was written.
+/// Returns, for each program moved, (its line in the chapter as given, its
+/// new line).
+fn place_programs(
+    chapters: &[Chapter],
+    jobs: &mut [plan::Job],
+) -> HashMap<plan::ProgramId, (usize, usize)> {
+    let mut moved = HashMap::new();
+    for p in jobs.iter_mut().flat_map(|j| j.programs.iter_mut()) {
+        let ch = &chapters[p.id.chapter];
+        let Some(map) = ch.map.as_ref().filter(|_| p.file == ch.file) else {
+            continue;
+        };
+        let count = scan::Lines::count(&p.code).max(1);
+        let place = map.span(p.line, count).unwrap_or_else(|| map.place(p.line));
+        if place.line != p.line || place.file != p.file {
+            moved.insert(p.id, (p.line, place.line));
+            p.file = place.file;
+            p.line = place.line;
+        }
+    }
+    moved
+}
+
+/// Diagnostics at lines of a chapter with included text point at the line
+/// written: the chapter's own, or the included file's and the directive.
+fn place_diagnostics(chapters: &[Chapter], diagnostics: &mut [Diagnostic]) {
+    let maps: HashMap<&Path, &includes::LineMap> = chapters
+        .iter()
+        .filter_map(|c| Some((c.file.as_path(), c.map.as_ref()?)))
+        .collect();
+    for d in diagnostics
+        .iter_mut()
+        .filter(|d| d.line > 0 && d.via.is_none())
+    {
+        if let Some(map) = maps.get(d.file.as_path()) {
+            let place = map.place(d.line);
+            d.file = place.file;
+            d.line = place.line;
+            d.via = place.via;
+        }
+    }
 }
 
 /// Stage times on stderr when `MDBOOK_PYTHON_TIMINGS` is set: where a slow

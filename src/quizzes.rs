@@ -33,7 +33,7 @@ pub struct ChapterPlace<'a> {
 
 /// Parse every quiz of a chapter. Reading a quiz file is the one read here,
 /// done through `execute::fs`.
-pub fn plan(text: &str, scanned: &Scanned, at: &ChapterPlace) -> (Vec<Planned>, Vec<Diagnostic>) {
+pub fn plan(scanned: &Scanned, at: &ChapterPlace) -> (Vec<Planned>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for fence in scanned.fences.iter().filter(|f| f.lang() == "quiz") {
@@ -60,7 +60,6 @@ pub fn plan(text: &str, scanned: &Scanned, at: &ChapterPlace) -> (Vec<Planned>, 
     }
     for d in &scanned.quizzes {
         let rel = Path::new(&d.path);
-        let column = d.span.start - text[..d.span.start].rfind('\n').map_or(0, |i| i + 1) + 1;
         match crate::execute::fs::read_text_or_error(&at.dir_on_disk.join(rel)) {
             Ok(toml) => {
                 let src = QuizSource {
@@ -80,7 +79,7 @@ pub fn plan(text: &str, scanned: &Scanned, at: &ChapterPlace) -> (Vec<Planned>, 
                     Err(mut e) => errors.append(&mut e),
                 }
             }
-            Err(e) => errors.push(quiz::unreadable_file(at.file, d.line, column, rel, &e)),
+            Err(e) => errors.push(quiz::unreadable_file(at.file, d.line, d.column, rel, &e)),
         }
     }
     out.sort_by_key(|p| p.span.start);
@@ -88,7 +87,7 @@ pub fn plan(text: &str, scanned: &Scanned, at: &ChapterPlace) -> (Vec<Planned>, 
 }
 
 /// `book/part/../quizzes/q.toml` -> `book/quizzes/q.toml`, lexically.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out: Vec<Component> = Vec::new();
     for c in path.components() {

@@ -48,6 +48,8 @@ pub struct QuizDirective {
     pub span: Range<usize>,
     pub path: String,
     pub line: usize,
+    /// 1-based column (in characters) of `{{`.
+    pub column: usize,
     pub prefix: String,
 }
 
@@ -58,16 +60,34 @@ pub struct Scanned {
     pub quizzes: Vec<QuizDirective>,
 }
 
-/// Maps byte offsets to 1-based line numbers.
+/// Maps byte offsets to 1-based line numbers and columns. The one place lines
+/// are counted: as CommonMark counts them, LF, CRLF and a lone CR each end a
+/// line. Built in one pass; each lookup is a binary search.
 pub struct Lines {
     starts: Vec<usize>,
 }
 
 impl Lines {
     pub fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                starts.push(i + 1);
+            }
+        }
         Lines { starts }
+    }
+
+    /// How many lines `text` has (a final line ending starts none).
+    pub fn count(text: &str) -> usize {
+        let lines = Lines::new(text);
+        let n = lines.starts.len();
+        if lines.starts[n - 1] == text.len() {
+            n - 1
+        } else {
+            n
+        }
     }
 
     pub fn line_of(&self, offset: usize) -> usize {
@@ -79,6 +99,20 @@ impl Lines {
 
     pub fn start_of_line_containing(&self, offset: usize) -> usize {
         self.starts[self.line_of(offset) - 1]
+    }
+
+    /// The byte offset where 1-based `line` starts, if the text has it.
+    pub fn start_of(&self, line: usize) -> Option<usize> {
+        self.starts.get(line.max(1) - 1).copied()
+    }
+
+    /// (line, column) of `offset` in `text` (this table's text); the column
+    /// is 1-based in characters.
+    pub fn position(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = self.line_of(offset);
+        let column = text[self.starts[line - 1]..offset].chars().count() + 1;
+        (line, column)
     }
 }
 
@@ -229,10 +263,12 @@ fn find_directives(text: &str, lines: &Lines, range: Range<usize>, out: &mut Vec
         let end = at + close + 2;
         if out.iter().all(|d| d.span.start != at) {
             let line_start = lines.start_of_line_containing(at);
+            let (line, column) = lines.position(text, at);
             out.push(QuizDirective {
                 span: at..end,
                 path: inner.trim().to_string(),
-                line: lines.line_of(at),
+                line,
+                column,
                 prefix: continuation_prefix(&text[line_start..at]),
             });
         }
@@ -322,6 +358,24 @@ mod tests {
         assert_eq!(s.quizzes[0].path, "../q.toml");
         assert_eq!(s.quizzes[0].line, 3);
         assert_eq!(&text[s.quizzes[0].span.clone()], "{{#quiz ../q.toml}}");
+    }
+
+    #[test]
+    fn lines_end_as_in_commonmark() {
+        let text = "a\nb\r\nc\rd\r\re";
+        let lines = Lines::new(text);
+        let at = |c: &str| lines.line_of(text.find(c).unwrap());
+        assert_eq!(
+            [at("a"), at("b"), at("c"), at("d"), at("e")],
+            [1, 2, 3, 4, 6]
+        );
+        assert_eq!(lines.position(text, text.find('e').unwrap()), (6, 1));
+        assert_eq!(Lines::new("x\n  éz").position("x\n  éz", 6), (2, 4));
+        assert_eq!(Lines::count(text), 6);
+        assert_eq!(Lines::count("a\r\n"), 1);
+        assert_eq!(Lines::count(""), 0);
+        assert_eq!(lines.start_of(3), text.find('c'));
+        assert_eq!(lines.start_of(9), None);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! executable (`sys.executable`, skipping shims such as pyenv's, which cost
 //! ~100 ms per start) and its exact version. The answer is remembered in the
 //! cache folder, keyed by what could change it, so a warm build starts no
-//! Python at all.
+//! Python at all. An interpreter older than `MIN_PYTHON` (3.8) is one
+//! error here, before any snippet runs.
 //!
 //! The probe also reads what makes results of third-party code differ: the
 //! installed distributions and their versions (`importlib.metadata`), kept
@@ -40,6 +41,24 @@ impl Interpreter {
     pub fn short_version(&self) -> String {
         format!("{}.{}.{}", self.version.0, self.version.1, self.version.2)
     }
+}
+
+/// The oldest Python the worker runs on: it installs a `sys.addaudithook`
+/// hook (3.8) to count processes; 3.8 passes the worker's checks.
+pub(crate) const MIN_PYTHON: (u32, u32) = (3, 8);
+
+/// One error, before any snippet runs, for an interpreter older than
+/// `MIN_PYTHON` (else every snippet would fail with the worker's traceback).
+fn check_version(python: &str, i: &Interpreter) -> Result<(), String> {
+    if (i.version.0, i.version.1) < MIN_PYTHON {
+        return Err(format!(
+            "`{python}` is Python {}; mdbook-python needs Python {}.{} or newer",
+            i.short_version(),
+            MIN_PYTHON.0,
+            MIN_PYTHON.1
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -114,6 +133,7 @@ fn remembered(fingerprint: Option<&str>, memos: &[PathBuf]) -> Option<Interprete
 pub fn resolve(python: &str, root: &Path, memos: &[PathBuf]) -> Result<Interpreter, String> {
     let fingerprint = fingerprint(python, root);
     if let Some(found) = remembered(fingerprint.as_deref(), memos) {
+        check_version(python, &found)?;
         return Ok(found);
     }
     let output = Command::new(python)
@@ -150,6 +170,7 @@ pub fn resolve(python: &str, root: &Path, memos: &[PathBuf]) -> Result<Interpret
         stdlib,
         site_dirs,
     };
+    check_version(python, &interpreter)?;
     if let Some(fp) = fingerprint {
         let r = Remembered {
             fingerprint: fp,

@@ -123,6 +123,14 @@ impl Quiz {
 
 /// Compare the author's written answers with the runs; a Diagnostic (with a
 /// unified diff from the `similar` crate in `detail`) per mismatch.
+/// Each question's run, found in one pass (a search per question made
+/// rendering quadratic in the number of questions).
+pub(crate) fn runs_by_question(
+    runs: &[TracingRun],
+) -> std::collections::HashMap<usize, &TracingRun> {
+    runs.iter().map(|r| (r.question, r)).collect()
+}
+
 pub fn verify(quiz: &Quiz, runs: &[TracingRun]) -> Vec<Diagnostic> {
     verify::verify(quiz, runs)
 }

@@ -13,6 +13,7 @@ use toml::de::{DeTable, DeValue};
 use super::QuizSource;
 use super::schema::*;
 use crate::diagnostics::{Diagnostic, closest};
+use crate::scan::Lines;
 
 pub(crate) const TYPES: [&str; 3] = ["MultipleChoice", "ShortAnswer", "Tracing"];
 
@@ -36,22 +37,18 @@ type Value<'i> = Spanned<DeValue<'i>>;
 
 struct Cx<'s> {
     src: &'s QuizSource<'s>,
+    lines: Lines,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
 }
 
 impl Cx<'_> {
-    /// (line, column) of a byte offset, in the file.
+    /// (line, column) of a byte offset, in the file: a binary search in the
+    /// line table built once per file (a scan from the start per lookup made
+    /// parsing quadratic in the number of questions).
     fn pos(&self, offset: usize) -> (usize, usize) {
-        let text = self.src.toml;
-        let offset = offset.min(text.len());
-        let before = &text[..offset];
-        let line = before.matches('\n').count();
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (
-            self.src.first_line + line,
-            before[line_start..].chars().count() + 1,
-        )
+        let (line, column) = self.lines.position(self.src.toml, offset);
+        (self.src.first_line + line - 1, column)
     }
 
     fn line(&self, span: &Range<usize>) -> usize {
@@ -344,6 +341,7 @@ impl<'t, 'i> Q<'t, 'i> {
 pub(crate) fn parse(src: &QuizSource) -> Result<Quiz, Vec<Diagnostic>> {
     let mut cx = Cx {
         src,
+        lines: Lines::new(src.toml),
         errors: Vec::new(),
         warnings: Vec::new(),
     };
@@ -801,7 +799,7 @@ fn tracing(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<&DeTable
 /// before the body).
 fn unfence(text: &str) -> Option<(String, String, usize)> {
     let leading = text.len() - text.trim_start_matches(['\n', '\r']).len();
-    let skipped_blank = text[..leading].matches('\n').count();
+    let skipped_blank = Lines::count(&text[..leading]);
     let body = text.trim_matches(['\n', '\r', ' ', '\t']);
     let fence_char = body.chars().next()?;
     if fence_char != '`' && fence_char != '~' {

@@ -365,8 +365,10 @@ fn answer_forms(
                     if !md.is_empty() {
                         md.push_str("\n\n");
                     }
-                    md.push_str(&sentence);
-                    if let Some(block) = block {
+                    // It may quote the program's exception: text, not Markdown.
+                    md.push_str(&crate::render::escape_markdown(&sentence));
+                    // What the program printed, as every renderer shows it.
+                    if let Some(block) = block.map(|b| crate::render::visible(&b).into_owned()) {
                         html.push_str(&output_block_html(&block));
                         plain.push(block.clone());
                         md.push_str(&format!("\n\n{}", fenced(&block, "text")));
@@ -379,10 +381,7 @@ fn answer_forms(
 }
 
 fn code_span(s: &str) -> String {
-    let mut ticks = "`".to_string();
-    while s.contains(&ticks) {
-        ticks.push('`');
-    }
+    let ticks = "`".repeat(crate::render::longest_run(s, '`') + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') {
         " "
     } else {
@@ -392,10 +391,7 @@ fn code_span(s: &str) -> String {
 }
 
 fn fenced(code: &str, lang: &str) -> String {
-    let mut fence = "```".to_string();
-    while code.contains(&fence) {
-        fence.push('`');
-    }
+    let fence = crate::render::fence_for(code);
     format!("{fence}{lang}\n{}\n{fence}", code.trim_end_matches('\n'))
 }
 
@@ -421,8 +417,9 @@ pub(crate) fn html(quiz: &Quiz, runs: &[TracingRun], key: &str, labels: &Labels)
     let mut items = String::new();
     let mut seen_parts = std::collections::HashSet::new();
 
+    let runs = super::runs_by_question(runs);
     for (i, q) in quiz.questions.iter().enumerate() {
-        let run = runs.iter().find(|r| r.question == i);
+        let run = runs.get(&i).copied();
         let qid = format!("{rid}-q{}", i + 1);
         let (answer_html, answer_plain, _) = answer_forms(q, run, labels);
         let context_html = q.context.as_deref().map(to_html);
@@ -570,8 +567,9 @@ pub(crate) fn markdown(quiz: &Quiz, runs: &[TracingRun], labels: &Labels) -> Str
     let mut out = format!("**{}**\n\n", labels.quiz);
     let mut answers = format!("**{}**\n\n", labels.answers);
     let mut seen_parts = std::collections::HashSet::new();
+    let runs = super::runs_by_question(runs);
     for (i, q) in quiz.questions.iter().enumerate() {
-        let run = runs.iter().find(|r| r.question == i);
+        let run = runs.get(&i).copied();
         let marker = format!("{}. ", i + 1);
         let w = marker.len();
         let pad = " ".repeat(w);

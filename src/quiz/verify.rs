@@ -90,12 +90,13 @@ fn summaries(a: &TracingAnswer, run: &TracingRun) -> (String, String) {
 
 pub(crate) fn verify(quiz: &Quiz, runs: &[TracingRun]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let runs = super::runs_by_question(runs);
     for (i, q) in quiz.questions.iter().enumerate() {
         let Kind::Tracing(t) = &q.kind else { continue };
         let (Some(answer), true) = (&t.answer, t.is_python()) else {
             continue;
         };
-        let Some(run) = runs.iter().find(|r| r.question == i) else {
+        let Some(&run) = runs.get(&i) else {
             continue;
         };
         check(quiz, i + 1, t, answer, run, &mut out);

@@ -10,9 +10,11 @@
 //! (`ammonia`) that keeps tables and basic formatting and drops scripts,
 //! styles, event handlers, ids, classes and `javascript:` URLs.
 
-/// Escape text content. Newlines become `&#10;` (the HTML stays on one line)
-/// and braces become entities so no later `{{...}}` processing sees them.
+/// Escape text content, made `visible` first (no control character reaches
+/// the page). Newlines become `&#10;` (the HTML stays on one line) and braces
+/// become entities so no later `{{...}}` processing sees them.
 pub fn text(s: &str) -> String {
+    let s = super::visible(s);
     let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
         match c {
@@ -20,7 +22,6 @@ pub fn text(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
             '{' => out.push_str("&#123;"),
             '}' => out.push_str("&#125;"),
             c => out.push(c),
@@ -258,7 +259,8 @@ pub fn table_to_markdown(html: &str) -> Option<String> {
     Some(out.join("\n"))
 }
 
-/// The text of a table cell: tags out, entities decoded, `|` escaped, on one line.
+/// The text of a table cell: tags out, entities decoded, on one line, then
+/// escaped for Markdown (`escape_markdown`: no HTML or link survives).
 fn cell_text(html: &str) -> String {
     let mut plain = String::new();
     let mut in_tag = false;
@@ -280,12 +282,7 @@ fn cell_text(html: &str) -> String {
         .replace("&#39;", "'")
         .replace("&nbsp;", " ")
         .replace("&amp;", "&");
-    decoded
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('\\', "\\\\")
-        .replace('|', "\\|")
+    super::escape_markdown(&decoded.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 pub fn note(s: &str) -> String {

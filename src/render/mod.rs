@@ -18,6 +18,65 @@ use crate::scan::Scanned;
 use crate::verify::Verdict;
 use std::ops::Range;
 
+/// Text as a reader should see it, for every renderer: the one place output
+/// bytes that HTML cannot carry are made visible (at render time only:
+/// `output` blocks are compared with the text as printed). A line ending is
+/// LF or CRLF; a lone CR returns to the start of the line and what follows
+/// overwrites it, as in a terminal (a progress bar `10%\r20%\r100%` shows
+/// `100%`); other control characters but tab show as Unicode control
+/// pictures (NUL `␀`, ESC `␛`, DEL `␡`), C1 controls and noncharacters as
+/// Python escapes (`\x85`, `\ufffe`).
+pub(crate) fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    let plain = |c: char| c == '\n' || c == '\t' || !(c.is_control() || is_noncharacter(c));
+    if s.chars().all(plain) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for (k, line) in s.split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let mut cells: Vec<char> = Vec::with_capacity(line.len());
+        let mut column = 0;
+        let mut put = |c: char, column: &mut usize| {
+            match cells.get_mut(*column) {
+                Some(cell) => *cell = c,
+                None => cells.push(c),
+            }
+            *column += 1;
+        };
+        for c in line.chars() {
+            match c {
+                '\r' => column = 0,
+                c if plain(c) => put(c, &mut column),
+                '\u{0}'..='\u{1f}' => put(
+                    char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+                    &mut column,
+                ),
+                '\u{7f}' => put('\u{2421}', &mut column),
+                c => {
+                    let escaped = if (c as u32) < 0x100 {
+                        format!("\\x{:02x}", c as u32)
+                    } else {
+                        format!("\\u{:04x}", c as u32)
+                    };
+                    escaped.chars().for_each(|e| put(e, &mut column));
+                }
+            }
+        }
+        out.extend(cells);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Unicode noncharacters (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF): HTML parsers
+/// report them as errors.
+fn is_noncharacter(c: char) -> bool {
+    let c = c as u32;
+    (0xfdd0..=0xfdef).contains(&c) || c & 0xfffe == 0xfffe
+}
+
 /// Who reads the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -212,15 +271,10 @@ fn html_snippet(
         (None, Some(v)) => (v.shown.as_deref(), false),
         (None, None) => (None, false),
     };
-    // Markdown reads a carriage return as a line break and a NUL as U+FFFD:
-    // such output keeps its exact text in HTML.
-    let exotic = |t: &str| t.contains(['\r', '\0']);
     let needs_html = matches!(s.skip, Some(Skip::MinPython(..)))
         || s.no_browser.is_some()
         || s.attrs.browser_differs
-        || (s.skip.is_none() && verdict.is_some_and(|v| !v.rich.is_empty() || v.warning.is_some()))
-        || output.is_some_and(exotic)
-        || s.stdin.as_ref().is_some_and(|i| exotic(&i.text));
+        || (s.skip.is_none() && verdict.is_some_and(|v| !v.rich.is_empty() || v.warning.is_some()));
     // Only what the front end needs, and only when it differs from the
     // default: `{}` is a plain snippet whose output block follows it.
     // The code itself is not repeated: the runner reads it from the page's
@@ -421,8 +475,9 @@ fn alts(s: &Snippet, rich: &[Rich]) -> Vec<String> {
 
 /// A fenced text block, each line behind the container prefix.
 fn fenced(body: &str, prefix: &str, nl: &str) -> String {
-    let longest = longest_run(body, '`');
-    let fence = "`".repeat(longest.max(2) + 1);
+    let body = visible(body);
+    let body = body.as_ref();
+    let fence = fence_for(body);
     let mut out = format!("{prefix}{fence}text{nl}");
     for line in body.lines() {
         out.push_str(prefix);
@@ -472,19 +527,38 @@ fn rich_text_block(s: &Snippet, v: &Verdict, prefix: &str, nl: &str) -> String {
     blocks.join(&sep)
 }
 
-/// Text that Markdown shows as written.
-fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(
+/// Text that Markdown shows as written, for renderers other than html: the
+/// one escaper of snippet output put into Markdown outside a fenced block
+/// (table cells, alt texts, quiz answers). Made `visible`, on one line, with
+/// a backslash before every character that could start markup inline (HTML,
+/// entities, links, images, code, emphasis, strikethrough, table cells) and
+/// before a block marker at the start (`#`, `-`, `+`, `=`, `:`, `1.`), so
+/// no HTML and no link can come out of it.
+pub(crate) fn escape_markdown(s: &str) -> String {
+    let s = visible(s);
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut digits = true;
+    for (i, c) in s.chars().enumerate() {
+        let c = if c == '\n' { ' ' } else { c };
+        let inline = matches!(
             c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '!' | '&'
-        ) {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '!' | '|' | '~' | '#'
+        );
+        let block = (i == 0 && matches!(c, '-' | '+' | '=' | ':'))
+            || (digits && i > 0 && matches!(c, '.' | ')'));
+        digits = digits && c.is_ascii_digit();
+        if inline || block {
             out.push('\\');
         }
-        out.push(if c == '\n' || c == '\r' { ' ' } else { c });
+        out.push(c);
     }
     out
+}
+
+/// The fence of a fenced block holding `body`: a run of backticks longer
+/// than any in it (at least three), so no line of it can close the block.
+pub(crate) fn fence_for(body: &str) -> String {
+    "`".repeat(longest_run(body, '`').max(2) + 1)
 }
 
 fn text_block(
@@ -517,7 +591,7 @@ fn text_block(
     Some(fenced(&body, prefix, nl))
 }
 
-fn longest_run(s: &str, c: char) -> usize {
+pub(crate) fn longest_run(s: &str, c: char) -> usize {
     let (mut best, mut cur) = (0, 0);
     for ch in s.chars() {
         if ch == c {
@@ -552,7 +626,31 @@ mod tests {
     }
 
     #[test]
+    fn visible_applies_carriage_returns_and_shows_controls() {
+        assert_eq!(visible("plain\ttext\n"), "plain\ttext\n");
+        assert!(matches!(visible("ok\n"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(visible("10%\r20%\r100%\n"), "100%\n");
+        assert_eq!(visible("abcdef\rXY\r\nz\r"), "XYcdef\nz");
+        assert_eq!(visible("a\0b\x1b[0m\x7f"), "a\u{2400}b\u{241b}[0m\u{2421}");
+        assert_eq!(visible("\u{85}\u{fffe}"), "\\x85\\ufffe");
+    }
+
+    #[test]
+    fn escaped_markdown_has_no_markup() {
+        assert_eq!(
+            escape_markdown("<img src=x> [a](javascript:x) *e* `c` &amp; a|b ~~s~~"),
+            "\\<img src=x\\> \\[a\\](javascript:x) \\*e\\* \\`c\\` \\&amp; a\\|b \\~\\~s\\~\\~"
+        );
+        assert_eq!(escape_markdown("# h"), "\\# h");
+        assert_eq!(escape_markdown("- a\nb"), "\\- a b");
+        assert_eq!(escape_markdown("12. x 3.5"), "12\\. x 3.5");
+        assert_eq!(escape_markdown("A dot, red 1.5"), "A dot, red 1.5");
+    }
+
+    #[test]
     fn fence_longer_than_output_backticks() {
         assert_eq!(longest_run("a ```` b", '`'), 4);
+        assert_eq!(fence_for("a ```` b"), "`````");
+        assert_eq!(fence_for("plain"), "```");
     }
 }

@@ -261,3 +261,19 @@ fn other_renderers_leave_hidden_lines_out() {
         "- item\n\n  ```python\n  print(math.floor(2.5))\n  ```\n\n  ```text\n  2\n  ```\n"
     );
 }
+
+#[test]
+fn control_characters_and_progress_bars_show_visibly_without_html_errors() {
+    let t = BookTest::chapter(
+        "```python\nprint('a\\0b')\nprint('10%\\r20%\\r100%')\nprint('\\x1b[1mbold\\x1b[0m \\x7f \\x85', end='\\r\\n')\nprint('abcdef\\rXY')\n```\n",
+    );
+    let (result, warnings) = t.build_with_warnings();
+    result.unwrap();
+    assert_eq!(warnings, "", "mdBook warned");
+    // A lone CR returns to the line's start (as in a terminal); other
+    // control characters show as Unicode control pictures (C1 as escapes).
+    assert_eq!(
+        t.text_blocks("a.md"),
+        vec!["a\u{2400}b\n100%\n\u{241b}[1mbold\u{241b}[0m \u{2421} \\x85\nXYcdef\n"]
+    );
+}

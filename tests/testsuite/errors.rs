@@ -54,6 +54,14 @@ fn an_unexpected_exception_points_at_its_line() {
 }
 
 #[test]
+fn lone_cr_line_endings_count_as_lines() {
+    // CommonMark: LF, CRLF and a lone CR each end a line (pulldown-cmark
+    // finds no fence whose lines end in a lone CR, so they are in the prose).
+    let e = first_error("text\rmore\r\rpara\r\n\n```python\nx = 1\nprint(x / 0)\n```\n");
+    assert!(e.starts_with("error: this snippet raised ZeroDivisionError: division by zero\n  --> src/a.md:8\n   | Traceback (most recent call last):\n   |   File \"src/a.md\", line 8, in <module>\n"), "{e}");
+}
+
+#[test]
 fn raises_checks_the_exception() {
     assert_eq!(
         first_error("```python,raises=ValueError\nprint('fine')\n```\n"),
@@ -158,7 +166,34 @@ fn a_missing_interpreter() {
     let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
     assert_eq!(
         t.errors(),
-        vec!["error: cannot run the Python interpreter `python3.99-not-here`: No such file or directory (os error 2)\n  --> book.toml\n   = help: set `python` in [preprocessor.python] to a Python 3 interpreter: a command on PATH or a path, e.g. `.venv/bin/python`".to_string()]
+        vec!["error: cannot run the Python interpreter `python3.99-not-here`: No such file or directory (os error 2)\n  --> book.toml\n   = help: set `python` in [preprocessor.python] to a Python 3.8+ interpreter: a command on PATH or a path, e.g. `.venv/bin/python`".to_string()]
+    );
+}
+
+#[test]
+fn a_too_old_interpreter_is_one_error_before_anything_runs() {
+    let toml = BOOK_TOML.replace("jobs = 2", "python = \"./old-python\"");
+    let t = BookTest::with(
+        &toml,
+        &[(
+            "a.md",
+            "```python\nprint(1)\n```\n\n```python\nprint(2)\n```\n",
+        )],
+    );
+    // Answers the interpreter probe like a CPython 3.7 would.
+    t.write(
+        "old-python",
+        "#!/bin/sh\necho '[\"/usr/bin/python3.7\", [3, 7, 16], \"3.7.16 (default)\", [], []]'\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        t.root().join("old-python"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    assert_eq!(
+        t.errors(),
+        vec!["error: `./old-python` is Python 3.7.16; mdbook-python needs Python 3.8 or newer\n  --> book.toml\n   = help: set `python` in [preprocessor.python] to a Python 3.8+ interpreter: a command on PATH or a path, e.g. `.venv/bin/python`".to_string()]
     );
 }
 
@@ -290,6 +325,37 @@ fn every_numeric_key_refuses_nan_infinities_negatives_and_overflow() {
             config_error(8, "process-limit", "a whole number (0: no limit)", "inf"),
             config_error(9, "output-limit", "a positive number of bytes", "-5"),
             config_error(10, "jobs", "a whole number from 1 to 256", "nan"),
+
+/// `mdbook-python check` (mdBook's `links` preprocessor runs first, as in a
+/// build): its diagnostics, one string each.
+fn check_errors(t: &BookTest) -> Vec<String> {
+    let out = std::process::Command::new(crate::harness::bin())
+        .args(["check", "."])
+        .current_dir(t.root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    err.split("\n\n")
+        .filter(|d| d.starts_with("error") || d.starts_with("warning"))
+        .map(|d| d.trim_end().to_string())
+        .collect()
+}
+
+#[test]
+fn lines_below_and_inside_an_include_are_the_written_ones() {
+    let t = BookTest::chapter(
+        "# A\n\n```python\n{{#include code/demo.py:1:3}}\n```\n\nSome prose.\n\n```python\nx = 1\nraise ValueError('here')\n```\n",
+    );
+    std::fs::create_dir_all(t.root().join("src/code")).unwrap();
+    t.write(
+        "src/code/demo.py",
+        "def f():\n    return 1\nraise KeyError(f())\nnot included\n",
+    );
+    assert_eq!(
+        check_errors(&t),
+        vec![
+            "error: this snippet raised KeyError: 1\n  --> src/code/demo.py:3 (included by src/a.md:4)\n   | Traceback (most recent call last):\n   |   File \"src/code/demo.py\", line 3, in <module>\n   |     raise KeyError(f())\n   | KeyError: 1\n   = help: fix the code, or mark the block `raises=KeyError` if the exception is the point",
+            "error: this snippet raised ValueError: here\n  --> src/a.md:11\n   | Traceback (most recent call last):\n   |   File \"src/a.md\", line 11, in <module>\n   |     raise ValueError('here')\n   | ValueError: here\n   = help: fix the code, or mark the block `raises=ValueError` if the exception is the point",
         ]
     );
 }
@@ -319,6 +385,38 @@ fn empty_strings_are_refused() {
                 "browser-check-pyodide",
                 "the path of the npm `pyodide` package's folder",
                 "\"\""
+
+fn an_output_block_below_an_anchored_include_is_at_its_line() {
+    let t =
+        BookTest::chapter("# A\n\n```python\n{{#include lib.py:part}}\n```\n\n```output\n2\n```\n");
+    t.write(
+        "src/lib.py",
+        "import os\n# ANCHOR: part\nx = 1\nprint(x)\n# ANCHOR_END: part\n",
+    );
+    assert_eq!(
+        check_errors(&t),
+        vec![
+            "error: the output block does not match what the snippet prints\n  --> src/a.md:7\n   | --- expected\n   | +++ actual\n   | @@ -1 +1 @@\n   | -2\n   | +1\n   = help: fix the output block, run `mdbook-python bless` to write the real output, or mark the block `nondeterministic` if it varies"
+        ]
+    );
+}
+
+#[test]
+fn an_included_pycon_session_is_checked_at_the_included_line() {
+    let t = BookTest::chapter(
+        "# A\n\n{{#include intro.md}}\n\n```pycon\n{{#include s.txt}}\n```\n\n```pycon\n>>> 1 + 1\n3\n```\n",
+    );
+    t.write("src/intro.md", "one\ntwo\nthree\n");
+    t.write("src/s.txt", ">>> x = 2\n>>> x * 2\n5\n");
+    let help = "   = help: fix the lines under the statement, or run `mdbook-python bless` to write the real output";
+    assert_eq!(
+        check_errors(&t),
+        vec![
+            format!(
+                "error: the output of this `>>>` statement does not match\n  --> src/s.txt:2 (included by src/a.md:6)\n   | --- expected\n   | +++ actual\n   | @@ -1 +1 @@\n   | -5\n   | +4\n{help}"
+            ),
+            format!(
+                "error: the output of this `>>>` statement does not match\n  --> src/a.md:10\n   | --- expected\n   | +++ actual\n   | @@ -1 +1 @@\n   | -3\n   | +2\n{help}"
             ),
         ]
     );

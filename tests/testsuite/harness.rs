@@ -66,6 +66,32 @@ impl BookTest {
         self.load().build().map_err(|e| format!("{e:#}"))
     }
 
+    /// Build with mdBook, returning also every warning mdBook logged (such
+    /// as its "html parse error"s), as the `mdbook` command prints them.
+    pub fn build_with_warnings(&self) -> (Result<(), String>, String) {
+        #[derive(Clone, Default)]
+        struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Log {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let result = tracing::subscriber::with_default(subscriber, || self.build());
+        let text = String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned();
+        (result, text)
+    }
+
     /// The `<main>` of a built chapter's page.
     pub fn main_html(&self, chapter: &str) -> String {
         let page = self.read(&format!("out/{}", chapter.replace(".md", ".html")));
