@@ -110,3 +110,135 @@ fn the_example_book_runs_only_marked_blocks() {
     let toml = std::fs::read_to_string(repo().join("examples/data-tutorial/book.toml")).unwrap();
     assert!(toml.contains("run = \"marked\""));
 }
+
+/// Every heading (`#` lines outside code fences) of every page of the book.
+fn book_headings() -> Vec<(String, String)> {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&repo().join("book"), &mut files);
+    let mut headings = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut fence: Option<String> = None;
+        for line in text.lines() {
+            let ticks: String = line.chars().take_while(|&c| c == '`').collect();
+            if ticks.len() >= 3 {
+                match &fence {
+                    None => fence = Some(ticks),
+                    Some(open) if line.trim_end() == open => fence = None,
+                    Some(_) => {}
+                }
+                continue;
+            }
+            if fence.is_none() && line.starts_with('#') {
+                let name = file.strip_prefix(repo()).unwrap().display().to_string();
+                headings.push((name, line.to_lowercase()));
+            }
+        }
+    }
+    headings
+}
+
+/// The topics of issue 26 (typing toolkit, decorators, asyncio in production,
+/// memory tools, internals, profiling, reference pages): each needs a chapter
+/// or a section whose heading names it.
+#[test]
+fn the_book_has_a_section_for_every_topic_of_issue_26() {
+    let headings = book_headings();
+    let topics = [
+        // Episode 1: decorators and the typing toolkit
+        "# decorators",
+        "functools.wraps",
+        "decorators with arguments",
+        "paramspec",
+        "concatenate",
+        "`self`",
+        "@overload",
+        "`literal`",
+        "`final` and `classvar`",
+        "`newtype`",
+        "`typeis`",
+        "assert_never",
+        "@override",
+        "type_checking",
+        "unpack[typeddict]",
+        "`readonly`",
+        "variance in pep 695 generics",
+        "deferred evaluation",
+        // Episode 2: memory tools, internals, profiling
+        "__slots__",
+        "tracemalloc",
+        "memory profilers",
+        "zero-cost exceptions",
+        "sys.monitoring",
+        "the jit",
+        "tail-calling interpreter",
+        "gc.freeze()",
+        "cprofile",
+        "sampling profilers",
+        // Episode 3: asyncio in production
+        "async generators",
+        "@asynccontextmanager",
+        "graceful shutdown",
+        "ctrl-c",
+        "sigterm",
+        "close_clients",
+        "queue.shutdown()",
+        "taskgroup.cancel()",
+        "# subprocesses",
+        "create_subprocess_exec",
+        "timeouts and killing",
+        "bridging sync and async",
+        "background thread",
+        "nest_asyncio",
+        "loop_factory",
+        "interpreterpoolexecutor",
+        // Reference pages
+        "# glossary",
+        "# index of interview questions",
+    ];
+    let missing: Vec<&str> = topics
+        .iter()
+        .copied()
+        .filter(|t| !headings.iter().any(|(_, h)| h.contains(t)))
+        .collect();
+    assert!(missing.is_empty(), "no heading covers: {missing:?}");
+}
+
+/// Every chapter (overviews included) ends with interview angles and a quiz,
+/// and the index of interview questions links to each chapter's angles.
+#[test]
+fn every_chapter_has_interview_angles_and_a_quiz() {
+    let summary = std::fs::read_to_string(repo().join("book/SUMMARY.md")).unwrap();
+    let index = std::fs::read_to_string(repo().join("book/interview-index.md")).unwrap();
+    let chapters: Vec<&str> = summary
+        .lines()
+        .filter_map(|l| l.split("](").nth(1))
+        .map(|p| p.trim_end_matches(')'))
+        .filter(|p| p.starts_with("episode-"))
+        .collect();
+    assert!(chapters.len() >= 28, "{chapters:?}");
+    for path in chapters {
+        let text = std::fs::read_to_string(repo().join("book").join(path)).unwrap();
+        assert!(
+            text.contains("\n## Interview angles\n"),
+            "{path} has no Interview angles section"
+        );
+        assert!(text.contains("```quiz\n"), "{path} has no quiz");
+        if !path.ends_with("interview.md") {
+            assert!(
+                index.contains(&format!("({path}#interview-angles)")),
+                "interview-index.md does not link to {path}'s interview angles"
+            );
+        }
+    }
+}
