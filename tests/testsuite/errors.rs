@@ -325,6 +325,39 @@ fn every_numeric_key_refuses_nan_infinities_negatives_and_overflow() {
             config_error(8, "process-limit", "a whole number (0: no limit)", "inf"),
             config_error(9, "output-limit", "a positive number of bytes", "-5"),
             config_error(10, "jobs", "a whole number from 1 to 256", "nan"),
+        ]
+    );
+}
+
+#[test]
+fn empty_strings_are_refused() {
+    let lines =
+        "python = \"\"\ncache-dir = \"\"\npyodide-url = \" \"\nbrowser-check-pyodide = \"\"\n";
+    assert_eq!(
+        config_errors(lines),
+        [
+            config_error(
+                5,
+                "python",
+                "a non-empty string (a command or a path)",
+                "\"\""
+            ),
+            config_error(6, "cache-dir", "a path", "\"\""),
+            config_error(
+                7,
+                "pyodide-url",
+                "a URL or a path relative to the book's root",
+                "\" \""
+            ),
+            config_error(
+                8,
+                "browser-check-pyodide",
+                "the path of the npm `pyodide` package's folder",
+                "\"\""
+            ),
+        ]
+    );
+}
 
 /// `mdbook-python check` (mdBook's `links` preprocessor runs first, as in a
 /// build): its diagnostics, one string each.
@@ -361,31 +394,6 @@ fn lines_below_and_inside_an_include_are_the_written_ones() {
 }
 
 #[test]
-fn empty_strings_are_refused() {
-    let lines =
-        "python = \"\"\ncache-dir = \"\"\npyodide-url = \" \"\nbrowser-check-pyodide = \"\"\n";
-    assert_eq!(
-        config_errors(lines),
-        [
-            config_error(
-                5,
-                "python",
-                "a non-empty string (a command or a path)",
-                "\"\""
-            ),
-            config_error(6, "cache-dir", "a path", "\"\""),
-            config_error(
-                7,
-                "pyodide-url",
-                "a URL or a path relative to the book's root",
-                "\" \""
-            ),
-            config_error(
-                8,
-                "browser-check-pyodide",
-                "the path of the npm `pyodide` package's folder",
-                "\"\""
-
 fn an_output_block_below_an_anchored_include_is_at_its_line() {
     let t =
         BookTest::chapter("# A\n\n```python\n{{#include lib.py:part}}\n```\n\n```output\n2\n```\n");
