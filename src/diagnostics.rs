@@ -4,6 +4,7 @@
 //! problem: they collect `Diagnostic`s and the caller fails once, after
 //! reporting all of them.
 
+use crate::render::visible;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -101,13 +102,15 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        writeln!(f, "{level}: {}", self.message)?;
+        // Snippet text reaches the log here: terminal controls (a clear
+        // screen, an OSC 52 clipboard write) are shown, never sent.
+        writeln!(f, "{level}: {}", visible(&self.message))?;
         write!(f, "  --> {}", self.location())?;
         if let Some(via) = &self.via {
             write!(f, " (included by {via})")?;
         }
         if let Some(detail) = &self.detail {
-            for line in detail.lines() {
+            for line in visible(detail).lines() {
                 write!(f, "\n   | {line}")?;
             }
         }

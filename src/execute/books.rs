@@ -35,7 +35,7 @@ fn path_of(cache_dir: &Path, renderer: &str) -> PathBuf {
 /// The stored answer for `renderer` when its key is `key` and every input
 /// file is unchanged.
 pub fn load(cache_dir: &Path, renderer: &str, key: &str) -> Option<(Entry, Vec<u8>)> {
-    let mut bytes = std::fs::read(path_of(cache_dir, renderer)).ok()?;
+    let mut bytes = super::seal::read(&path_of(cache_dir, renderer))?;
     let newline = bytes.iter().position(|&b| b == b'\n')?;
     let entry: Entry = serde_json::from_slice(&bytes[..newline]).ok()?;
     if entry.key != key
@@ -58,7 +58,7 @@ pub fn store(cache_dir: &Path, renderer: &str, entry: &Entry, answer: &[u8]) {
     };
     bytes.push(b'\n');
     bytes.extend_from_slice(answer);
-    let _ = super::cache::write_atomically(&path_of(cache_dir, renderer), &bytes);
+    let _ = super::seal::write(&path_of(cache_dir, renderer), &bytes);
 }
 
 /// A file's BLAKE3, or `-` when it cannot be read (so creating it later

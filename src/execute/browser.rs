@@ -6,7 +6,6 @@
 //! the Pyodide release, the worker and driver code and each program, so a
 //! warm check starts no Node at all.
 
-use super::cache::write_atomically;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -170,7 +169,7 @@ impl Cache {
     }
 
     fn get(&self, key: &str, programs: usize) -> Option<Entry> {
-        let bytes = std::fs::read(self.path(key)).ok()?;
+        let bytes = super::seal::read(&self.path(key))?;
         let mut entry: Entry = serde_json::from_slice(&bytes).ok()?;
         if entry.outcomes.len() != programs {
             return None;
@@ -183,7 +182,7 @@ impl Cache {
 
     fn put(&self, key: &str, entry: &Entry) {
         if let Ok(json) = serde_json::to_vec(entry) {
-            let _ = write_atomically(&self.path(key), &json);
+            let _ = super::seal::write(&self.path(key), &json);
         }
     }
 }

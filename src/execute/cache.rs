@@ -51,7 +51,7 @@ impl Cache {
             for entry in entries.flatten() {
                 let path = entry.path();
                 if path.extension().is_some_and(|e| e == "pack")
-                    && let Ok(bytes) = std::fs::read(&path)
+                    && let Some(bytes) = super::seal::read(&path)
                     && let Ok(map) = serde_json::from_slice::<HashMap<String, Vec<Outcome>>>(&bytes)
                 {
                     known.extend(map);
@@ -108,7 +108,7 @@ impl Cache {
             return;
         };
         let name = format!("{}.pack", &blake3::hash(&json).to_hex()[..32]);
-        if write_atomically(&self.dir.join(name), &json).is_ok() && merge {
+        if super::seal::write(&self.dir.join(name), &json).is_ok() && merge {
             for old in &self.packs {
                 let _ = std::fs::remove_file(old);
             }

@@ -26,8 +26,7 @@ pub struct Chapters {
 impl Chapters {
     pub fn open(cache_dir: &Path) -> Self {
         let path = cache_dir.join("chapters.json");
-        let known = std::fs::read(&path)
-            .ok()
+        let known = super::seal::read(&path)
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
         Chapters {
@@ -57,7 +56,7 @@ impl Chapters {
             }
         }
         if let Ok(json) = serde_json::to_vec(&self.fresh) {
-            let _ = super::cache::write_atomically(&self.path, &json);
+            let _ = super::seal::write(&self.path, &json);
         }
     }
 }

@@ -43,8 +43,9 @@ impl Interpreter {
     }
 }
 
-/// The oldest Python the worker runs on: it installs a `sys.addaudithook`
-/// hook (3.8) to count processes; 3.8 passes the worker's checks.
+/// The oldest Python supported: the oldest one the worker is tested on
+/// (3.8 lacks `os.pidfd_open`, so its template polls for a job's end every
+/// 20 ms). 3.7 and older are past their end of life and not tested.
 pub(crate) const MIN_PYTHON: (u32, u32) = (3, 8);
 
 /// One error, before any snippet runs, for an interpreter older than
@@ -118,7 +119,7 @@ pub fn lookup(python: &str, root: &Path, memos: &[PathBuf]) -> Option<Interprete
 fn remembered(fingerprint: Option<&str>, memos: &[PathBuf]) -> Option<Interpreter> {
     let fp = fingerprint?;
     memos.iter().find_map(|memo| {
-        let text = std::fs::read_to_string(memo).ok()?;
+        let text = String::from_utf8(super::seal::read(memo)?).ok()?;
         let r = serde_json::from_str::<Remembered>(&text).ok()?;
         (r.fingerprint == fp
             && r.interpreter.executable.exists()
@@ -179,7 +180,7 @@ pub fn resolve(python: &str, root: &Path, memos: &[PathBuf]) -> Result<Interpret
         };
         if let Ok(json) = serde_json::to_string(&r) {
             for memo in memos {
-                let _ = super::cache::write_atomically(memo, json.as_bytes());
+                let _ = super::seal::write(memo, json.as_bytes());
             }
         }
     }

@@ -10,6 +10,7 @@ pub mod cache;
 pub mod chapters;
 pub mod interpreter;
 pub mod pool;
+pub(crate) mod seal;
 
 use crate::plan::Job;
 use serde::{Deserialize, Serialize};

@@ -226,6 +226,10 @@ class _OutputLimit(BaseException):
 
 _LIMIT_SIGNAL = signal.SIGRTMIN + 3 if hasattr(signal, "SIGRTMIN") else signal.SIGUSR2
 _ctl = {"fd": -1, "ack": -1, "pid": -1}
+# What the child's reporting uses, bound now: a snippet that patches
+# json.dumps or os.write (a lesson on mocking) must not break its report.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+_write, _read, _getpid, _sigmask = os.write, os.read, os.getpid, signal.pthread_sigmask
 
 
 def _tell(obj):
@@ -233,20 +237,19 @@ def _tell(obj):
     output written before this report is placed before it, and nothing
     written after it (the template reads output and reports from two
     pipes). The worker's timer signals wait meanwhile."""
-    if os.getpid() != _ctl["pid"]:
+    if _getpid() != _ctl["pid"]:
         return  # a process the snippet forked never speaks for the job
-    data = (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")
-    mask = {signal.SIGALRM, _LIMIT_SIGNAL}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
+    data = (_encode(obj) + "\n").encode("utf-8", "backslashreplace")
+    old = _sigmask(signal.SIG_BLOCK, {signal.SIGALRM, _LIMIT_SIGNAL})
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(_ctl["fd"], view):]
-        os.read(_ctl["ack"], 1)
+            view = view[_write(_ctl["fd"], view):]
+        _read(_ctl["ack"], 1)
     except OSError:
         pass
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _sigmask(signal.SIG_SETMASK, old)
 
 
 def _flush():

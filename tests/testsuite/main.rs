@@ -15,4 +15,5 @@ mod quizzes;
 mod refresher;
 mod rich;
 mod serve;
+mod sound;
 mod untouched;
