@@ -111,6 +111,11 @@ pub struct Config {
     /// `pyodide.loadPackage`) and URLs of pure-Python wheels (installed with
     /// micropip; relative URLs are relative to the book's root).
     pub packages: Vec<String>,
+    /// `matrix`: further runtimes every block also runs on, compared with
+    /// `python`'s output: versions (`"3.12"`), commands or paths as `python`
+    /// takes, and `"pyodide"` (the browser's Python: the same as
+    /// `browser-check = true`).
+    pub matrix: Vec<String>,
 }
 
 impl Default for Config {
@@ -137,6 +142,7 @@ impl Default for Config {
             hidelines: None,
             figure_format: "svg".into(),
             packages: Vec::new(),
+            matrix: Vec::new(),
         }
     }
 }
@@ -155,6 +161,7 @@ const KEYS: &[&str] = &[
     "pyodide-url",
     "figure-format",
     "packages",
+    "matrix",
     "memory-limit",
     "file-size-limit",
     "open-files-limit",
@@ -282,15 +289,19 @@ impl Config {
                     Some(v @ ("svg" | "png")) => config.figure_format = v.to_string(),
                     _ => errors.push(bad("\"svg\" or \"png\"")),
                 },
-                "packages" => match value.as_array().and_then(|a| {
-                    a.iter()
-                        .map(|v| v.as_str().filter(|s| !s.trim().is_empty() && *s != NOT_A_VALUE))
-                        .map(|s| s.map(|s| s.trim().to_string()))
-                        .collect::<Option<Vec<String>>>()
-                }) {
+                "packages" => match string_list(value) {
                     Some(list) => config.packages = list,
                     None => errors.push(bad(
                         "a list of Pyodide package names and wheel URLs, e.g. `[\"numpy\", \"wheels/mylib-1.0-py3-none-any.whl\"]`",
+                    )),
+                },
+                "matrix" => match string_list(value) {
+                    Some(list) => {
+                        config.browser_check |= list.iter().any(|r| r == "pyodide");
+                        config.matrix = list.into_iter().filter(|r| r != "pyodide").collect();
+                    }
+                    None => errors.push(bad(
+                        "a list of runtimes, e.g. `[\"3.11\", \"3.12\", \"pyodide\"]`",
                     )),
                 },
                 "network" => match value.as_str() {
@@ -480,6 +491,19 @@ fn resolved(root: &Path, rel: &Path, src: &Path) -> Option<String> {
             real.display()
         )),
     }
+}
+
+/// A list of non-empty strings (trimmed), or `None`.
+fn string_list(value: &Value) -> Option<Vec<String>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .filter(|s| !s.trim().is_empty() && *s != NOT_A_VALUE)
+        })
+        .map(|s| s.map(|s| s.trim().to_string()))
+        .collect()
 }
 
 /// Read `[preprocessor.python.labels]`: each key (kebab-case) names a runner

@@ -21,6 +21,7 @@ pub mod diagnostics;
 pub mod execute;
 pub(crate) mod includes;
 pub mod init;
+pub mod matrix;
 pub mod parity;
 pub mod plan;
 pub mod quiz;
@@ -97,6 +98,8 @@ pub struct Report {
     pub inputs: Vec<(PathBuf, String)>,
     /// `network = "loopback"`: the sandbox was asked for no network.
     pub network_isolated: bool,
+    /// The runtime matrix's table (`check` prints it last).
+    pub matrix: Option<String>,
 }
 
 impl Report {
@@ -169,6 +172,9 @@ pub fn print_report(report: &Report) {
     if let Some(browser) = &report.browser {
         eprintln!("{browser}");
     }
+    if let Some(table) = &report.matrix {
+        eprintln!("{table}");
+    }
 }
 
 /// `3 errors (see above); the book was not built`.
@@ -194,9 +200,37 @@ fn read_config(
 }
 
 fn interpreter_memos(config: &Config, cache_dir: &Path, root: &Path) -> Vec<PathBuf> {
-    std::iter::once(cache_dir.join("interpreter.json"))
-        .chain(execute::interpreter::user_memo(&config.python, root))
+    interpreter_memos_for(&config.python, cache_dir, root)
+}
+
+/// Where the facts of the interpreter `python` resolves to are remembered:
+/// the cache folder (one file per command) and the user's cache.
+fn interpreter_memos_for(python: &str, cache_dir: &Path, root: &Path) -> Vec<PathBuf> {
+    let name = if python == Config::default().python {
+        "interpreter.json".to_string()
+    } else {
+        format!(
+            "interpreter-{}.json",
+            &blake3::hash(python.as_bytes()).to_hex()[..16]
+        )
+    };
+    std::iter::once(cache_dir.join(name))
+        .chain(execute::interpreter::user_memo(python, root))
         .collect()
+}
+
+/// The matrix's view of the book: chapters and their snippets by id.
+struct ChapterLookup<'a>(&'a [Chapter]);
+
+impl matrix::Lookup for ChapterLookup<'_> {
+    fn snippet(&self, id: &plan::ProgramId) -> Option<(&Path, &plan::Snippet)> {
+        let ch = self.0.get(id.chapter)?;
+        let s = ch.plan.as_ref()?.snippets.get(id.item)?;
+        Some((ch.file.as_path(), s))
+    }
+    fn file(&self, chapter: usize) -> &Path {
+        &self.0[chapter].file
+    }
 }
 
 /// A warm build's shortcut (see `execute::books`): mdBook's raw `input` in;
@@ -367,7 +401,9 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     let _ = execute::cache::prepare_dir(&cache_dir);
     let memos = interpreter_memos(&config, &cache_dir, root);
     use execute::interpreter::MIN_PYTHON;
-    let interpreter = match execute::interpreter::resolve(&config.python, root, &memos) {
+    let interpreter = match execute::interpreter::locate(&config.python)
+        .and_then(|python| execute::interpreter::resolve(&python, root, &memos))
+    {
         Ok(i) => i,
         Err(e) => {
             // Only an error for a book that really has Python.
@@ -523,6 +559,35 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     }
     report.stats = stats;
     report.network_isolated = config.network == "loopback";
+    // 3a. the runtime matrix: the same jobs on every further Python.
+    let matrix_found = if config.matrix.is_empty() {
+        None
+    } else {
+        let resolve_one = |cmd: &str| {
+            execute::interpreter::resolve(cmd, root, &interpreter_memos_for(cmd, &cache_dir, root))
+        };
+        match matrix::resolve(&config.matrix, &resolve_one) {
+            Err(mut errors) => {
+                report.diagnostics.append(&mut errors);
+                None
+            }
+            Ok(runtimes) => {
+                let run_jobs = |i: &execute::Interpreter, js: &[plan::Job]| {
+                    execute::run(i, js, cache.as_ref(), &settings, &|_| {}).0
+                };
+                let lookup = ChapterLookup(&chapters);
+                Some(matrix::run(
+                    &lookup,
+                    &interpreter,
+                    &runtimes,
+                    &jobs,
+                    &results,
+                    &run_jobs,
+                    config.output_limit,
+                ))
+            }
+        }
+    };
     let on_mismatch = if options.mode == Mode::Bless {
         config::OnMismatch::Warn
     } else {
@@ -622,9 +687,15 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             .snippets
             .iter()
             .map(|s| {
-                outcomes
-                    .get(&(i, s.index))
-                    .map(|o| verify::verify(&ch.file, s, o, on_mismatch, config.output_limit))
+                outcomes.get(&(i, s.index)).map(|o| {
+                    let mut v = verify::verify(&ch.file, s, o, on_mismatch, config.output_limit);
+                    if let Some(found) = &matrix_found
+                        && let Some(variants) = found.variants.get(&(i, s.index))
+                    {
+                        v.variants = variants.clone();
+                    }
+                    v
+                })
             })
             .collect();
         for v in verdicts.iter().flatten() {
@@ -706,6 +777,19 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         }
     }
     report.snippets = report.stats.programs;
+    if let Some(found) = matrix_found {
+        let primary = matrix::Row {
+            runtime: config.python.clone(),
+            version: interpreter.short_version(),
+            run: report.stats.programs,
+            same: report.stats.programs,
+            marked: 0,
+            failing: report.failed,
+        };
+        report.failed += found.failed;
+        report.diagnostics.extend(found.diagnostics);
+        report.matrix = Some(matrix::table(&primary, &found.rows));
+    }
     if let Some(cc) = chapter_cache.take()
         && report.errors() == 0
     {

@@ -20,6 +20,7 @@ pub const ATTRIBUTES: &[&str] = &[
     "min-python=",
     "nobrowser",
     "browser=differs",
+    "versions=differ",
     "hidelines=",
     "alt=",
 ];
@@ -35,6 +36,9 @@ pub struct Attrs {
     pub min_python: Option<(u32, u32)>,
     pub nobrowser: bool,
     pub browser_differs: bool,
+    /// `versions=differ`: the runtimes of the matrix print different
+    /// things, and the page shows each.
+    pub versions_differ: bool,
     /// mdBook's own per-block hidden-line prefix; kept in the info string.
     pub hidelines: Option<String>,
     /// Alt text of the block's figures (`alt="Sales by month"`).
@@ -59,6 +63,8 @@ pub struct Attached {
     pub fence: usize,
     /// `output,ellipsis`.
     pub ellipsis: bool,
+    /// `output,python=3.11`: the text one version of the matrix prints.
+    pub python: Option<(u32, u32)>,
 }
 
 /// Why a block is not executed at build time.
@@ -86,6 +92,8 @@ pub struct Snippet {
     pub attrs: Attrs,
     pub stdin: Option<Attached>,
     pub expected: Option<Attached>,
+    /// `output,python=3.X` blocks: what other versions of the matrix print.
+    pub version_outputs: Vec<Attached>,
     pub skip: Option<Skip>,
     /// `None` when the browser can run it, else the reason shown to readers.
     pub no_browser: Option<String>,
@@ -193,7 +201,8 @@ pub fn plan(
                 snippet_of(plan.snippets.len(), i, mode, fence, attrs, config, python);
             // Attach the stdin and output blocks that follow, if adjacent.
             let mut j = i + 1;
-            for wanted in ["stdin", "output"] {
+            let mut wants = vec!["stdin", "output"];
+            while let Some(wanted) = (!wants.is_empty()).then(|| wants.remove(0)) {
                 if j < fences.len()
                     && fences[j].lang() == wanted
                     && adjacent(text, &fences[j - 1], &fences[j])
@@ -209,9 +218,16 @@ pub fn plan(
                         .skip(1)
                         .collect();
                     let mut ellipsis = false;
+                    let mut version = None;
                     for w in extra {
                         if wanted == "output" && w == "ellipsis" {
                             ellipsis = true;
+                        } else if let Some(v) = w
+                            .strip_prefix("python=")
+                            .filter(|_| wanted == "output")
+                            .and_then(parse_version)
+                        {
+                            version = Some(v);
                         } else {
                             errors.push(
                                 Diagnostic::error(
@@ -220,7 +236,7 @@ pub fn plan(
                                     format!("unknown attribute `{w}` on a `{wanted}` block"),
                                 )
                                 .with_help(if wanted == "output" {
-                                    "the only attribute of an output block is `ellipsis`"
+                                    "an output block takes `ellipsis` and `python=3.X` (the text one version of the matrix prints)"
                                 } else {
                                     "a stdin block takes no attributes"
                                 }),
@@ -232,11 +248,22 @@ pub fn plan(
                         line: f.line,
                         fence: j,
                         ellipsis,
+                        python: version,
                     };
                     if wanted == "stdin" {
                         snippet.stdin = Some(attached);
-                    } else {
+                    } else if version.is_some_and(|v| v != python) {
+                        // Another version's text; more may follow.
+                        snippet.version_outputs.push(attached);
+                        wants.push("output");
+                    } else if snippet.expected.is_none() {
                         snippet.expected = Some(attached);
+                        wants.push("output");
+                    } else {
+                        errors.push(
+                            Diagnostic::error(file, f.line, "a second output block for the same Python")
+                                .with_help("give each further output block the version it holds, e.g. ```output,python=3.11"),
+                        );
                     }
                     plan.consumed.push(j);
                     j += 1;
@@ -325,6 +352,7 @@ fn snippet_of(
         attrs,
         stdin: None,
         expected: None,
+        version_outputs: Vec::new(),
         skip,
         no_browser,
     }
@@ -406,6 +434,11 @@ fn parse_attrs(file: &Path, fence: &Fence) -> Result<Attrs, Vec<Diagnostic>> {
             ("nondeterministic", None) => attrs.nondeterministic = true,
             ("nobrowser", None) => attrs.nobrowser = true,
             ("browser", Some("differs")) => attrs.browser_differs = true,
+            ("versions", Some("differ")) => attrs.versions_differ = true,
+            ("versions", v) => errors.push(err(
+                format!("bad value `{}` for `versions=`", v.unwrap_or("")),
+                "write `versions=differ` for a block whose output differs between the Pythons of the matrix",
+            )),
             ("browser", v) => errors.push(err(
                 format!("bad value `{}` for `browser=`", v.unwrap_or("")),
                 "write `browser=differs` for a block whose output in the browser is expected to differ",

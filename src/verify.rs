@@ -19,6 +19,10 @@ pub struct Verdict {
     /// Figures and rich displays to show with `shown` (offsets into it).
     /// Output blocks are compared with the printed text only.
     pub rich: Vec<Rich>,
+    /// `versions=differ` blocks: each distinct output of the runtime
+    /// matrix with the versions that print it, the primary's first (filled
+    /// by the matrix stage; empty otherwise).
+    pub variants: crate::matrix::Variants,
     /// What `bless` writes, decided here with the diagnostics so that bless
     /// fixes exactly what `check` reports.
     pub fix: Option<Fix>,
@@ -133,12 +137,7 @@ pub fn verify(
     if let Some(expected) = &snippet.expected
         && !snippet.attrs.nondeterministic
     {
-        let ok = if expected.ellipsis {
-            ellipsis_matches(&expected.text, &shown)
-        } else {
-            normalize(&expected.text) == normalize(&shown)
-        };
-        if !ok {
+        if !output_matches(&expected.text, &shown, expected.ellipsis) {
             let d = Diagnostic::error(file, expected.line, "the output block does not match what the snippet prints")
                 .with_detail(diff(&expected.text, &shown))
                 .with_help("fix the output block, run `mdbook-python bless` to write the real output, or mark the block `nondeterministic` if it varies");
@@ -266,6 +265,29 @@ pub fn with_note(output: &str, truncated: bool, limit: usize) -> String {
     }
     s.push_str(&format!("[mdbook-python: output cut at {limit} bytes (output-limit); the snippet was stopped there]\n"));
     s
+}
+
+/// Does an output block's text match what was printed? (`ellipsis`: `...`
+/// matches anything, as in doctest.)
+pub fn output_matches(expected: &str, shown: &str, ellipsis: bool) -> bool {
+    if ellipsis {
+        ellipsis_matches(expected, shown)
+    } else {
+        normalize(expected) == normalize(shown)
+    }
+}
+
+/// A failure in a few words, for messages that name where it happened.
+pub fn describe_failure(f: &Failure) -> String {
+    match f {
+        Failure::Timeout { millis, .. } => {
+            format!("it ran past its timeout of {} s", *millis as f64 / 1000.0)
+        }
+        Failure::Crashed { status, .. } => format!("the interpreter died ({status})"),
+        Failure::NotRun => "an earlier block of its session failed".into(),
+        Failure::Worker(e) => e.clone(),
+        Failure::LeftRunning(what) => format!("it ended but {what}"),
+    }
 }
 
 /// Trailing whitespace on each line and trailing blank lines do not count;

@@ -220,6 +220,7 @@ pub(crate) const OWNED: &[&str] = &[
     "chapters.json",    // the chapter cache (`chapters`)
     "book-*",           // the book cache, one per renderer (`books`)
     "interpreter.json", // interpreter facts (`interpreter`)
+    "interpreter-*",    // those of other commands (`matrix` runtimes)
     "assets",           // the front-end bundle (`render::assets`)
     "browser",          // browser parity: the Node driver and results (`browser`)
     "matplotlib",       // matplotlib's config folder for workers (`pool`)

@@ -187,6 +187,68 @@ pub fn resolve(python: &str, root: &Path, memos: &[PathBuf]) -> Result<Interpret
     Ok(interpreter)
 }
 
+/// The command for a runtime written as a version (`"3.12"`): `python3.12`
+/// on PATH (but not a pyenv shim, which fails unless that version is
+/// selected), else the newest `3.12.*` of pyenv's and uv's interpreter
+/// folders. Anything else is a command or path, returned as is.
+pub(crate) fn locate(spec: &str) -> Result<String, String> {
+    let Some((major, minor)) = spec
+        .split_once('.')
+        .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
+    else {
+        return Ok(spec.to_string());
+    };
+    let name = format!("python{major}.{minor}");
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|dir| dir.join(&name))
+        .find(|c| c.is_file() && !c.parent().is_some_and(|d| d.ends_with("shims")));
+    if let Some(found) = on_path {
+        return Ok(found.to_string_lossy().into_owned());
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let pyenv = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".pyenv"))
+        .join("versions");
+    let uv = std::env::var_os("UV_PYTHON_INSTALL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".local/share/uv/python"));
+    let prefix = format!("{major}.{minor}.");
+    let uv_prefix = format!("cpython-{major}.{minor}.");
+    let mut found: Vec<((u32, u32, u32), PathBuf)> = Vec::new();
+    for (dir, prefix) in [(&pyenv, &prefix), (&uv, &uv_prefix)] {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = file.strip_prefix(prefix.as_str()) else {
+                continue;
+            };
+            // `3.12.1`, or uv's `cpython-3.12.1-linux-x86_64-gnu`; not `3.13.0t`.
+            let patch = rest.split('-').next().unwrap_or("");
+            let Ok(micro) = patch.parse::<u32>() else {
+                continue;
+            };
+            let exe = entry.path().join("bin").join("python3");
+            if exe.is_file() {
+                found.push(((major, minor, micro), exe));
+            }
+        }
+    }
+    found.sort();
+    match found.pop() {
+        Some((_, exe)) => Ok(exe.to_string_lossy().into_owned()),
+        None => Err(format!(
+            "no Python {major}.{minor} found: looked for `{name}` on PATH, in {} and in {}",
+            pyenv.join(format!("{major}.{minor}.*")).display(),
+            uv.join(format!("cpython-{major}.{minor}.*")).display()
+        )),
+    }
+}
+
 /// The modification times of `dirs` (a folder whose contents change, as
 /// site-packages does on every install, gets a new one).
 fn site_mtimes(dirs: &[PathBuf]) -> String {

@@ -52,6 +52,37 @@ pub fn labelled_pre(class: &str, label: &str, body: &str, extra_attrs: &str) -> 
     )
 }
 
+/// The outputs of a `versions=differ` block, one per distinct output:
+/// radio buttons (keyboard-accessible without script: arrow keys move
+/// between them) switch which output shows, the primary's first; printed,
+/// every output shows under its caption. `group` makes the radio group's
+/// name unique on the page (print.html holds every chapter).
+pub fn versions(label: &str, group: &str, variants: &[(String, String)]) -> String {
+    let mut tabs = String::new();
+    let mut panels = String::new();
+    for (k, (versions, output)) in variants.iter().enumerate() {
+        let id = format!("{group}-{k}");
+        tabs.push_str(&format!(
+            "<input type=\"radio\" class=\"mdpy-vpick\" name=\"{}\" id=\"{}\"{}><label for=\"{}\">{}</label>",
+            attr(group),
+            attr(&id),
+            if k == 0 { " checked=\"\"" } else { "" },
+            attr(&id),
+            text(versions)
+        ));
+        panels.push_str(&format!(
+            "<div class=\"mdpy-v mdpy-v{k}\"><div class=\"mdpy-vcaption\">{}</div><pre><code class=\"nohighlight\">{}</code></pre></div>",
+            text(versions),
+            text(output)
+        ));
+    }
+    format!(
+        "<div class=\"mdpy-output mdpy-versions\" data-origin=\"build\" role=\"group\" aria-label=\"{}\"><div class=\"mdpy-label\">{}</div>{tabs}{panels}</div>",
+        attr(label),
+        text(label)
+    )
+}
+
 /// What a snippet shows besides text blocks (its data is in the chapter's
 /// element).
 pub fn snippet(inner: &str) -> String {

@@ -155,8 +155,9 @@ pub fn snippet_edits(
         }
         // The region after the fence that we own: any stdin/output blocks.
         let end = [&s.stdin, &s.expected]
-            .iter()
-            .filter_map(|a| a.as_ref())
+            .into_iter()
+            .flatten()
+            .chain(&s.version_outputs)
             .map(|a| scanned.fences[a.fence].span.end)
             .max()
             .unwrap_or(fence.span.end);
@@ -164,7 +165,8 @@ pub fn snippet_edits(
         let blank = p.trim_end();
         let insert = match cx.target {
             Target::Html => {
-                let (data, shown) = html_snippet(entries.len(), s, verdict.as_ref(), cx, p, nl);
+                let place = (plan.source.as_str(), entries.len());
+                let (data, shown) = html_snippet(place, s, verdict.as_ref(), cx, p, nl);
                 entries.extend(data);
                 match shown {
                     // A blank line after the HTML ends its HTML block.
@@ -256,7 +258,7 @@ enum Shown {
 /// the chapter's data (`None` for pycon, which has no runner). `position`:
 /// entries before it in the chapter.
 fn html_snippet(
-    position: usize,
+    (source, position): (&str, usize),
     s: &Snippet,
     verdict: Option<&Verdict>,
     cx: &Context,
@@ -272,6 +274,7 @@ fn html_snippet(
         (None, None) => (None, false),
     };
     let needs_html = matches!(s.skip, Some(Skip::MinPython(..)))
+        || verdict.is_some_and(|v| v.variants.len() > 1)
         || s.no_browser.is_some()
         || s.attrs.browser_differs
         || (s.skip.is_none() && verdict.is_some_and(|v| !v.rich.is_empty() || v.warning.is_some()));
@@ -309,7 +312,7 @@ fn html_snippet(
     if needs_html {
         put("h", serde_json::json!(1));
         let data = serde_json::Value::Object(data);
-        return (Some(data), Shown::Html(html_inner(s, verdict, cx)));
+        return (Some(data), Shown::Html(html_inner(source, s, verdict, cx)));
     }
     match output {
         None => put("o", serde_json::json!(0)),
@@ -338,7 +341,7 @@ fn html_snippet(
 }
 
 /// The HTML shown under a snippet that needs more than text blocks.
-fn html_inner(s: &Snippet, verdict: Option<&Verdict>, cx: &Context) -> String {
+fn html_inner(source: &str, s: &Snippet, verdict: Option<&Verdict>, cx: &Context) -> String {
     let labels = cx.labels;
     let mut inner = String::new();
     if let Some(stdin) = &s.stdin {
@@ -393,6 +396,18 @@ fn html_inner(s: &Snippet, verdict: Option<&Verdict>, cx: &Context) -> String {
                 ));
             }
         }
+        (None, Some(v)) if v.variants.len() > 1 => {
+            // Unique on print.html, which holds every chapter.
+            let group = format!(
+                "mdpy-v{}",
+                &blake3::hash(format!("{source}#{}", s.index).as_bytes()).to_hex()[..12]
+            );
+            inner.push_str(&html::versions(
+                &labels.output(),
+                &group,
+                &version_labels(&v.variants, cx.python),
+            ));
+        }
         (None, Some(v)) => {
             if let Some(out) = &v.shown {
                 inner.push_str(&html::labelled_pre(
@@ -420,6 +435,26 @@ fn html_inner(s: &Snippet, verdict: Option<&Verdict>, cx: &Context) -> String {
         )));
     }
     html::snippet(&inner)
+}
+
+/// `Python 3.13.0 (build)`, `Python 3.11.7, 3.12.1`: who prints each output.
+fn version_labels(variants: &crate::matrix::Variants, build: &str) -> Vec<(String, String)> {
+    variants
+        .iter()
+        .map(|(versions, output)| {
+            let names: Vec<String> = versions
+                .iter()
+                .map(|v| {
+                    if v == build {
+                        format!("{v} (build)")
+                    } else {
+                        v.clone()
+                    }
+                })
+                .collect();
+            (format!("Python {}", names.join(", ")), output.clone())
+        })
+        .collect()
 }
 
 /// A rich output cut into its pieces: text between the items, and items (by
@@ -573,6 +608,22 @@ fn text_block(
         && s.mode == Mode::Exec
     {
         return Some(rich_text_block(s, v, prefix, nl));
+    }
+    if let (None, Some(v)) = (&s.skip, verdict)
+        && v.variants.len() > 1
+    {
+        let blank = prefix.trim_end();
+        let blocks: Vec<String> = version_labels(&v.variants, cx.python)
+            .iter()
+            .map(|(versions, output)| {
+                format!(
+                    "{prefix}{}:{nl}{blank}{nl}{}",
+                    escape_markdown(versions),
+                    fenced(output, prefix, nl)
+                )
+            })
+            .collect();
+        return Some(blocks.join(&format!("{nl}{blank}{nl}")));
     }
     let body = match (&s.skip, verdict) {
         (Some(Skip::MinPython(major, minor)), _) => {
