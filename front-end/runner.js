@@ -30,7 +30,7 @@
   }
 
   function pyodideURL() {
-    return abs((CFG.pyodideUrl || 'https://cdn.jsdelivr.net/pyodide/v314.0.7/full/').replace(/([^/])$/, '$1/'));
+    return abs(CFG.pyodideUrl.replace(/([^/])$/, '$1/'));
   }
 
   function boot(progress) {

@@ -282,7 +282,7 @@ pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
         no_cache,
         display_root: display,
         progress: true,
-        browser: false,
+        ..Options::default()
     };
     let mut report = crate::run_book(&ctx, &mut book, &options);
     let src = md.root.join(&md.config.book.src);

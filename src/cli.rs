@@ -42,6 +42,10 @@ pub enum Command {
         /// the page shows, unless the block is marked `browser=differs`.
         #[arg(long)]
         browser: bool,
+        /// Run on this one runtime of the matrix instead (`3.12`, a command
+        /// or path, or `pyodide`), alone.
+        #[arg(long, value_name = "RUNTIME")]
+        runtime: Option<String>,
     },
     /// Write the real outputs into the book's `output` blocks.
     Bless {
@@ -86,7 +90,8 @@ pub fn main() -> ExitCode {
             dir,
             no_cache,
             browser,
-        }) => check(&dir, no_cache, browser),
+            runtime,
+        }) => check(&dir, no_cache, browser, runtime),
         Some(Command::Bless { dir, no_cache }) => crate::bless::bless(&dir, no_cache),
         Some(Command::Clean { dir }) => clean(&dir),
         Some(Command::Init { dir }) => match crate::init::run(&dir) {
@@ -290,7 +295,7 @@ fn display_root(dir: &Path) -> PathBuf {
     }
 }
 
-fn check(dir: &Path, no_cache: bool, browser: bool) -> ExitCode {
+fn check(dir: &Path, no_cache: bool, browser: bool, runtime: Option<String>) -> ExitCode {
     let mut md = match load(dir) {
         Ok(m) => m,
         Err(e) => return fail(e),
@@ -300,7 +305,8 @@ fn check(dir: &Path, no_cache: bool, browser: bool) -> ExitCode {
         no_cache,
         display_root: display_root(dir),
         progress: true,
-        browser,
+        browser: browser || runtime.as_deref() == Some("pyodide"),
+        runtime: runtime.filter(|r| r != "pyodide"),
     };
     md.with_preprocessor(PythonPreprocessor::new(options));
     match md.preprocess_book(&CheckRenderer) {

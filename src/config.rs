@@ -34,7 +34,20 @@ pub(crate) const NOT_A_VALUE: &str = "\u{0}mdbook-python: not a value";
 pub(crate) const MAX_MIB: u64 = u64::MAX / MIB;
 
 /// The Pyodide release the front end loads by default.
-pub const DEFAULT_PYODIDE_URL: &str = "https://cdn.jsdelivr.net/pyodide/v314.0.7/full/";
+/// The Pyodide release the plugin is built and tested against: the one
+/// place that names it (the default URL, `check --browser`'s fallback).
+#[macro_export]
+macro_rules! pyodide_release {
+    () => {
+        "314.0.8"
+    };
+}
+pub const PYODIDE_RELEASE: &str = pyodide_release!();
+pub const DEFAULT_PYODIDE_URL: &str = concat!(
+    "https://cdn.jsdelivr.net/pyodide/v",
+    pyodide_release!(),
+    "/full/"
+);
 
 /// When does a Python block run at build time?
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

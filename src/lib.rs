@@ -67,6 +67,9 @@ pub struct Options {
     pub progress: bool,
     /// `check --browser`: also run the snippets in Pyodide and compare.
     pub browser: bool,
+    /// `check --runtime 3.12`: that runtime alone, as the primary, with no
+    /// matrix.
+    pub runtime: Option<String>,
 }
 
 impl Default for Options {
@@ -77,6 +80,7 @@ impl Default for Options {
             display_root: PathBuf::new(),
             progress: false,
             browser: false,
+            runtime: None,
         }
     }
 }
@@ -340,7 +344,14 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     let root = &ctx.root;
     let book_toml = execute::fs::read_text(&root.join("book.toml"));
     let config = match read_config(ctx, book_toml.as_deref()) {
-        Ok(c) => c,
+        Ok(c) => match &options.runtime {
+            Some(runtime) => Config {
+                python: runtime.clone(),
+                matrix: Vec::new(),
+                ..c
+            },
+            None => c,
+        },
         Err(errors) => {
             report.diagnostics = errors;
             return report;

@@ -49,6 +49,9 @@ pub struct Found {
     pub failed: usize,
 }
 
+/// Runs jobs on an interpreter (the pool, through the cache).
+pub type RunJobs<'a> = &'a dyn Fn(&Interpreter, &[Job]) -> Vec<Vec<Outcome>>;
+
 /// The book as the matrix needs it: for a program, its chapter file and,
 /// for a snippet, the snippet.
 pub trait Lookup {
@@ -64,7 +67,7 @@ pub fn run(
     runtimes: &[Runtime],
     jobs: &[Job],
     primary: &[Vec<Outcome>],
-    run_jobs: &dyn Fn(&Interpreter, &[Job]) -> Vec<Vec<Outcome>>,
+    run_jobs: RunJobs,
     limit: usize,
 ) -> Found {
     let mut found = Found::default();

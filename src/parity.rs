@@ -299,7 +299,7 @@ pub fn check(book: &Book, want: Want, on_mismatch: OnMismatch) -> Parity {
     let mut parity = Parity::default();
     let config = book.config;
     let wanted_version = url_version(&config.pyodide_url)
-        .unwrap_or(url_version(crate::config::DEFAULT_PYODIDE_URL).unwrap_or("314.0.7"))
+        .unwrap_or(crate::config::PYODIDE_RELEASE)
         .to_string();
     let install = format!(
         "install Node.js and the Pyodide the pages load: `npm install pyodide@{wanted_version}` in the book's folder, or set `browser-check-pyodide` in [preprocessor.python] to the folder of an installed `pyodide` package"
@@ -502,6 +502,7 @@ mod tests {
             attrs: Attrs::default(),
             stdin: None,
             expected: None,
+            version_outputs: Vec::new(),
             skip: None,
             no_browser: None,
             timeout: 10.0,

@@ -136,20 +136,19 @@ pub fn verify(
     }
     if let Some(expected) = &snippet.expected
         && !snippet.attrs.nondeterministic
+        && !output_matches(&expected.text, &shown, expected.ellipsis)
     {
-        if !output_matches(&expected.text, &shown, expected.ellipsis) {
-            let d = Diagnostic::error(file, expected.line, "the output block does not match what the snippet prints")
-                .with_detail(diff(&expected.text, &shown))
-                .with_help("fix the output block, run `mdbook-python bless` to write the real output, or mark the block `nondeterministic` if it varies");
-            push_mismatch(&mut v, d, on_mismatch);
-            v.fix = Some(match (&snippet.attrs.raises, &outcome.exception) {
-                (None, Some(e)) => Fix::Raised(e.name.clone()),
-                (Some(want), Some(e)) if !raised_matches(want, &e.mro, &e.qualname) => {
-                    Fix::Raised(e.name.clone())
-                }
-                _ => Fix::Output(shown.clone()),
-            });
-        }
+        let d = Diagnostic::error(file, expected.line, "the output block does not match what the snippet prints")
+            .with_detail(diff(&expected.text, &shown))
+            .with_help("fix the output block, run `mdbook-python bless` to write the real output, or mark the block `nondeterministic` if it varies");
+        push_mismatch(&mut v, d, on_mismatch);
+        v.fix = Some(match (&snippet.attrs.raises, &outcome.exception) {
+            (None, Some(e)) => Fix::Raised(e.name.clone()),
+            (Some(want), Some(e)) if !raised_matches(want, &e.mro, &e.qualname) => {
+                Fix::Raised(e.name.clone())
+            }
+            _ => Fix::Output(shown.clone()),
+        });
     }
     v.shown = (!shown.is_empty()).then_some(shown);
     v

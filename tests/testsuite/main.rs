@@ -10,6 +10,7 @@ mod errors;
 mod harness;
 mod hostile;
 mod kept;
+mod matrix;
 mod parity;
 mod quizzes;
 mod refresher;

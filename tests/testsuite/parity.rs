@@ -190,7 +190,7 @@ fn without_pyodide_the_error_says_how_to_install_it() {
         "{err}"
     );
     assert!(
-        err.contains("= help: install Node.js and the Pyodide the pages load: `npm install pyodide@314.0.7` in the book's folder, or set `browser-check-pyodide`"),
+        err.contains("= help: install Node.js and the Pyodide the pages load: `npm install pyodide@314.0.8` in the book's folder, or set `browser-check-pyodide`"),
         "{err}"
     );
 }
