@@ -126,7 +126,10 @@ fn check_ends_with_the_matrix_table_and_runtime_runs_one_alone() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     // Already run as part of the matrix: from the cache, per runtime.
-    assert!(err.contains("2 snippets, 0 run, 2 cached, 0 failed"), "{err}");
+    assert!(
+        err.contains("2 snippets, 0 run, 2 cached, 0 failed"),
+        "{err}"
+    );
     assert!(
         !err.contains("runtime  version"),
         "one runtime, no table: {err}"
