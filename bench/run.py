@@ -60,6 +60,9 @@ import gen  # noqa: E402
 SIZES = [(160, 20), (1000, 50), (2000, 100)]
 PEER_SIZES = (160, 2000)
 QUIZ_SIZES = (10000, 20000)
+MATRIX_SIZES = (160, 2000)
+# Issue 22: the further CPythons of the matrix cases (versions found like `matrix` finds them).
+MATRIX = ["3.12", "3.13"]
 
 TARGETS = {
     "warm_ratio": 1.15,
@@ -473,6 +476,7 @@ def make_cases(args, mdbook, python, vpy):
     peer_env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # each pytest run loads only its own tool
     cases = {}
     reps = args.reps
+    matrix_env = dict(os.environ, MDBOOK_PREPROCESSOR__PYTHON__MATRIX=json.dumps(MATRIX))
 
     def add(key, steps, prepare=None, n=reps):
         cases[key] = Case(key, steps, prepare, n)
@@ -500,6 +504,12 @@ def make_cases(args, mdbook, python, vpy):
         add(f"check-warm-{n}", [([BINARY, "check", book], None, plugin_env)])
         add(f"check-clean-{n}", [([BINARY, "check", book], None, plugin_env)], clean)
         add(f"check-nocache-{n}", [([BINARY, "check", "--no-cache", book], None, plugin_env)], forget)
+        if n in MATRIX_SIZES:
+            # Issue 22: the same check with two more CPythons in the matrix.
+            add(f"matrix-cold-{n}", [([BINARY, "check", book], None, matrix_env)], forget,
+                min(reps, args.peer_reps))
+            add(f"matrix-warm-{n}", [([BINARY, "check", book], None, matrix_env)], None,
+                min(reps, args.peer_reps))
         if n not in PEER_SIZES:
             continue
         # Every mdbook build of one size writes into the same output folder:
@@ -577,6 +587,7 @@ def round_order(cases):
     order = ["python-start", "worker-start", "probe"]
     for n, _ in SIZES:
         order += [f"own-{n}", f"check-cold-{n}", f"check-warm-{n}", f"check-clean-{n}", f"check-nocache-{n}"]
+        order += [f"matrix-cold-{n}", f"matrix-warm-{n}"]
         order += [f"build-cold-{n}", f"plain-{n}", f"build-warm-{n}", f"noop-{n}", f"build-edit-{n}"]
         for key, _, _ in PEERS:
             order += [f"{key}-cold-{n}", f"{key}-warm-{n}"]
@@ -901,6 +912,21 @@ def figures(cases, rss, quick):
                        ["One chapter, one quiz file of multiple-choice questions (bench/gen.py `quiz_book`): "
                         "no Python runs, so the time is reading, parsing and rendering the quiz. Twice the "
                         "questions should take about twice the time; a quadratic step shows as 4x."]))
+
+    # 6. The runtime matrix
+    rows = []
+    for n in MATRIX_SIZES:
+        for kind in ("cold", "warm"):
+            one, three = f"check-{kind}-{n}", f"matrix-{kind}-{n}"
+            if W.get(one) and W.get(three):
+                rows.append([f"{n:,}", kind, fmt_s(W[one]), fmt_s(W[three]), f"{W[three] / W[one]:.2f}x",
+                             f"{C[three] / C[one]:.2f}x"])
+    if rows:
+        tables.append(("6. Runtime matrix (issue 22)",
+                       ["snippets", "check", "one CPython", "three CPythons", "wall ratio", "CPU ratio"], rows,
+                       [f"`check` with `matrix = {json.dumps(MATRIX)}` beside the build's Python, against "
+                        "the same check without a matrix, side by side. Each runtime runs every job through "
+                        "the same pool and cache; a warm check runs nothing on any of them."]))
 
     # The refresher
     rows = []
