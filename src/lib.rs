@@ -19,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnostics;
 pub mod execute;
+pub mod exercise;
 pub(crate) mod includes;
 pub mod init;
 pub mod matrix;
@@ -606,6 +607,8 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     };
     let mut outcomes: HashMap<(usize, usize), Outcome> = HashMap::new();
     let mut quiz_outcomes: HashMap<(usize, usize, usize), Outcome> = HashMap::new();
+    // By (chapter, exercise): each attempt's outcomes, solution first.
+    let mut exercise_outcomes: HashMap<(usize, usize), Vec<Vec<Outcome>>> = HashMap::new();
     for (job, outs) in jobs.iter().zip(results) {
         for (program, outcome) in job.programs.iter().zip(outs) {
             match program.id.origin {
@@ -623,6 +626,13 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                 }
                 Origin::Quiz(q, question) => {
                     quiz_outcomes.insert((program.id.chapter, q, question), outcome);
+                }
+                Origin::Exercise(x, attempt) => {
+                    let proof = exercise_outcomes
+                        .entry((program.id.chapter, x))
+                        .or_default();
+                    proof.resize_with(proof.len().max(attempt + 1), Vec::new);
+                    proof[attempt].push(outcome);
                 }
             }
         }
@@ -709,6 +719,13 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                 })
             })
             .collect();
+        for (x, ex) in p.exercises.iter().enumerate() {
+            if let Some(proofs) = exercise_outcomes.get(&(i, x)) {
+                let mut errors = exercise::verify(&ch.file, ex, proofs);
+                report.failed += usize::from(!errors.is_empty());
+                report.diagnostics.append(&mut errors);
+            }
+        }
         for v in verdicts.iter().flatten() {
             if v.diagnostics.iter().any(|d| d.is_error()) {
                 report.failed += 1;

@@ -128,6 +128,37 @@ pub fn run(
                             }
                         }
                     }
+                    Origin::Exercise(x, attempt) => {
+                        // A proof must come out the same: a check that passes
+                        // on one Python and fails on another grades readers
+                        // by their version.
+                        let passed = |o: &Outcome| o.exception.is_none() && o.failure.is_none();
+                        if passed(ours) == passed(theirs) {
+                            row.same += 1;
+                        } else {
+                            row.failing += 1;
+                            failed_blocks.insert(program.id);
+                            let what = match attempt {
+                                0 => "solution".to_string(),
+                                1 => "starter code".to_string(),
+                                w => format!("wrong answer {}", w - 1),
+                            };
+                            found.diagnostics.push(
+                                Diagnostic::error(
+                                    book.file(program.id.chapter),
+                                    program.line,
+                                    format!(
+                                        "exercise {}: the {what} with its checks {} on Python {version} but {} on Python {p_version}",
+                                        x + 1,
+                                        if passed(theirs) { "passes" } else { "fails" },
+                                        if passed(ours) { "passes" } else { "fails" }
+                                    ),
+                                )
+                                .with_detail(theirs.output.trim_end().to_string())
+                                .with_help("make the exercise's checks hold on every Python of the matrix"),
+                            );
+                        }
+                    }
                     Origin::Quiz(_, question) => {
                         let (x, y) = (comparable(&ours.output), comparable(&theirs.output));
                         if x == y && theirs.failure.is_none() {

@@ -21,6 +21,10 @@ pub const ATTRIBUTES: &[&str] = &[
     "nobrowser",
     "browser=differs",
     "versions=differ",
+    "exercise=",
+    "check=",
+    "solution=",
+    "wrong=",
     "hidelines=",
     "alt=",
 ];
@@ -39,6 +43,9 @@ pub struct Attrs {
     /// `versions=differ`: the runtimes of the matrix print different
     /// things, and the page shows each.
     pub versions_differ: bool,
+    /// `exercise=NAME`, `check=NAME`, `solution=NAME`, `wrong=NAME`: the
+    /// block's part in an exercise.
+    pub exercise: Option<(crate::exercise::Part, String)>,
     /// mdBook's own per-block hidden-line prefix; kept in the info string.
     pub hidelines: Option<String>,
     /// Alt text of the block's figures (`alt="Sales by month"`).
@@ -73,6 +80,8 @@ pub enum Skip {
     NoRun,
     NotMarked,
     MinPython(u32, u32),
+    /// An exercise's starter: not run as a block; its exercise is proven.
+    Exercise,
 }
 
 /// One Python (or pycon) block of a chapter and everything known about it.
@@ -112,6 +121,11 @@ pub struct ChapterPlan {
     /// Output/stdin fences that belong to no Python block are errors; quiz
     /// fences are handled elsewhere. Indices of fences this plan consumed.
     pub consumed: Vec<usize>,
+    /// The chapter's exercises (their starters are snippets too).
+    pub exercises: Vec<crate::exercise::Exercise>,
+    /// The fences of exercise parts that are not snippets (checks,
+    /// solutions, wrong answers, hints), which render replaces.
+    pub exercise_blocks: Vec<crate::exercise::Block>,
 }
 
 /// Identifies a program to the later stages.
@@ -128,6 +142,9 @@ pub enum Origin {
     Snippet,
     /// A quiz's Tracing program: (quiz index in chapter, question index).
     Quiz(usize, usize),
+    /// An exercise's proof: (exercise index in chapter, attempt: 0 the
+    /// solution, 1 the starter, 2.. the wrong answers).
+    Exercise(usize, usize),
 }
 
 /// Something to execute.
@@ -167,6 +184,8 @@ pub fn plan(
         ..ChapterPlan::default()
     };
     let fences = &scanned.fences;
+    let mut blocks = Vec::new();
+    let mut starters = Vec::new();
     let mut i = 0;
     while i < fences.len() {
         let fence = &fences[i];
@@ -197,6 +216,20 @@ pub fn plan(
                     continue;
                 }
             };
+            if let Some((part, name)) = attrs.exercise.clone()
+                && part != crate::exercise::Part::Starter
+            {
+                let prefix = attrs.hidelines.clone().or_else(|| config.hidelines.clone());
+                blocks.push(crate::exercise::Block {
+                    part,
+                    name,
+                    fence: i,
+                    text: unhide(&fence.body, prefix.as_deref()).0,
+                    line: fence.body_line,
+                });
+                i += 1;
+                continue;
+            }
             let mut snippet =
                 snippet_of(plan.snippets.len(), i, mode, fence, attrs, config, python);
             // Attach the stdin and output blocks that follow, if adjacent.
@@ -275,8 +308,50 @@ pub fn plan(
                         .with_help("write the output under each `>>>` line instead of in an `output` or `stdin` block"),
                 );
             }
+            if let Some((crate::exercise::Part::Starter, name)) = &snippet.attrs.exercise {
+                let block = crate::exercise::Block {
+                    part: crate::exercise::Part::Starter,
+                    name: name.clone(),
+                    fence: i,
+                    text: snippet.code.clone(),
+                    line: snippet.line,
+                };
+                let stdin = snippet.stdin.as_ref().map(|a| a.text.replace("\r\n", "\n"));
+                if snippet.skip.is_none() {
+                    snippet.skip = Some(Skip::Exercise);
+                }
+                starters.push((
+                    block,
+                    snippet.index,
+                    snippet.timeout,
+                    stdin,
+                    snippet.skip.clone(),
+                ));
+            }
             plan.snippets.push(snippet);
             i = j;
+            continue;
+        }
+        if lang == "hint" {
+            match fence
+                .info
+                .split([',', ' '])
+                .find_map(|w| w.strip_prefix("exercise="))
+                .filter(|v| is_name(v))
+            {
+                Some(name) => blocks.push(crate::exercise::Block {
+                    part: crate::exercise::Part::Hint,
+                    name: name.to_string(),
+                    fence: i,
+                    text: fence.body.clone(),
+                    line: fence.body_line,
+                }),
+                None => errors.push(
+                    Diagnostic::error(file, fence.line, "a `hint` block names no exercise")
+                        .with_help("write ```hint,exercise=NAME, with the name of the exercise it helps with"),
+                ),
+            }
+            i += 1;
             continue;
         }
         if lang == "output" || lang == "stdin" {
@@ -287,11 +362,29 @@ pub fn plan(
         }
         i += 1;
     }
+    // Exercises whose starter does not run here (min-python, norun) are
+    // shown, not proven.
+    let proven = starters
+        .into_iter()
+        .filter(|(.., skip)| *skip == Some(Skip::Exercise))
+        .map(|(b, index, timeout, stdin, _)| (b, index, timeout, stdin))
+        .collect();
+    let (exercises, mut more) = crate::exercise::assemble(file, blocks.clone(), proven);
+    errors.append(&mut more);
+    plan.exercises = exercises;
+    plan.exercise_blocks = blocks;
     if errors.is_empty() {
         Ok(plan)
     } else {
         Err(errors)
     }
+}
+
+/// A session or exercise name: letters, digits, `-` and `_`.
+fn is_name(v: &str) -> bool {
+    !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Is the text between two blocks blank (whitespace and `>` markers only)?
@@ -435,6 +528,26 @@ fn parse_attrs(file: &Path, fence: &Fence) -> Result<Attrs, Vec<Diagnostic>> {
             ("nobrowser", None) => attrs.nobrowser = true,
             ("browser", Some("differs")) => attrs.browser_differs = true,
             ("versions", Some("differ")) => attrs.versions_differ = true,
+            (role @ ("exercise" | "check" | "solution" | "wrong"), v) => {
+                use crate::exercise::Part;
+                let part = match role {
+                    "exercise" => Part::Starter,
+                    "check" => Part::Check,
+                    "solution" => Part::Solution,
+                    _ => Part::Wrong,
+                };
+                match v.filter(|v| is_name(v)) {
+                    Some(v) if attrs.exercise.is_none() => attrs.exercise = Some((part, v.to_string())),
+                    Some(_) => errors.push(err(
+                        format!("`{role}=` on a block that is already part of an exercise"),
+                        "a block is one of an exercise's starter, checks, solution or wrong answers",
+                    )),
+                    None => errors.push(err(
+                        format!("bad value `{}` for `{role}=`", v.unwrap_or("")),
+                        "an exercise name is letters, digits, `-` and `_`, e.g. `exercise=fizzbuzz`",
+                    )),
+                }
+            }
             ("versions", v) => errors.push(err(
                 format!("bad value `{}` for `versions=`", v.unwrap_or("")),
                 "write `versions=differ` for a block whose output differs between the Pythons of the matrix",
@@ -448,7 +561,7 @@ fn parse_attrs(file: &Path, fence: &Fence) -> Result<Attrs, Vec<Diagnostic>> {
                 format!("bad value `{}` for `raises=`: expected an exception name", v.unwrap_or("")),
                 "write for example `raises=ValueError`",
             )),
-            ("session", Some(v)) if !v.is_empty() && v.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') => {
+            ("session", Some(v)) if is_name(v) => {
                 attrs.session = Some(v.to_string())
             }
             ("session", v) => errors.push(err(
@@ -590,6 +703,15 @@ pub fn jobs(chapter: usize, plan: &ChapterPlan, config: &Config) -> Vec<Job> {
                 programs: vec![program],
             }),
         }
+    }
+    for (x, ex) in plan.exercises.iter().enumerate() {
+        jobs.extend(crate::exercise::jobs(
+            chapter,
+            x,
+            ex,
+            &plan.file,
+            config.output_limit,
+        ));
     }
     jobs
 }

@@ -83,6 +83,30 @@ pub fn versions(label: &str, group: &str, variants: &[(String, String)]) -> Stri
     )
 }
 
+/// A hint of an exercise, behind a disclosure: `markdown` is the author's.
+pub fn hint(n: usize, markdown: &str) -> String {
+    one_line(&format!(
+        "<details class=\"mdpy-hint\"><summary>Hint {n}</summary>{}</details>",
+        markdown_to_html(markdown)
+    ))
+}
+
+/// An exercise's model solution, behind a disclosure (a `language-py`
+/// block: highlighted, but never made runnable).
+pub fn solution(summary: &str, code: &str) -> String {
+    format!(
+        "<details class=\"mdpy-solution\"><summary>{}</summary><pre><code class=\"language-py\">{}</code></pre></details>",
+        text(summary),
+        text(code).replace('\n', "&#10;")
+    )
+}
+
+/// HTML on one line (mdBook ends a raw HTML block at a blank line): line
+/// breaks become character references, which read the same.
+fn one_line(html: &str) -> String {
+    html.trim_end().replace('\n', "&#10;")
+}
+
 /// What a snippet shows besides text blocks (its data is in the chapter's
 /// element).
 pub fn snippet(inner: &str) -> String {

@@ -165,7 +165,8 @@ pub fn snippet_edits(
         let blank = p.trim_end();
         let insert = match cx.target {
             Target::Html => {
-                let place = (plan.source.as_str(), entries.len());
+                let exercise = plan.exercises.iter().find(|e| e.snippet == s.index);
+                let place = (plan.source.as_str(), entries.len(), exercise);
                 let (data, shown) = html_snippet(place, s, verdict.as_ref(), cx, p, nl);
                 entries.extend(data);
                 match shown {
@@ -187,6 +188,7 @@ pub fn snippet_edits(
             });
         }
     }
+    edits.extend(exercise_edits(text, scanned, plan, cx, nl));
     // One element per chapter carries what the runner needs of every
     // snippet, in page order: mdBook parses each raw HTML block with an HTML
     // tokenizer, and one element per snippet made a warm build of a
@@ -258,7 +260,7 @@ enum Shown {
 /// the chapter's data (`None` for pycon, which has no runner). `position`:
 /// entries before it in the chapter.
 fn html_snippet(
-    (source, position): (&str, usize),
+    (source, position, exercise): (&str, usize, Option<&crate::exercise::Exercise>),
     s: &Snippet,
     verdict: Option<&Verdict>,
     cx: &Context,
@@ -299,6 +301,12 @@ fn html_snippet(
     }
     if let Some(raises) = &s.attrs.raises {
         put("raises", serde_json::json!(raises));
+    }
+    if let Some(ex) = exercise {
+        put(
+            "ex",
+            serde_json::json!({"name": ex.name, "check": ex.check_code(), "hints": ex.hints.len()}),
+        );
     }
     if s.no_browser.is_some() {
         put("browser", serde_json::json!(false));
@@ -455,6 +463,66 @@ fn version_labels(variants: &crate::matrix::Variants, build: &str) -> Vec<(Strin
             (format!("Python {}", names.join(", ")), output.clone())
         })
         .collect()
+}
+
+/// The fences of exercise parts: checks and wrong answers leave the page
+/// (the runner has the checks in its data), hints and the solution go
+/// behind disclosures where the author put them (other renderers: a
+/// quotation and a labelled code block).
+fn exercise_edits(
+    text: &str,
+    scanned: &Scanned,
+    plan: &ChapterPlan,
+    cx: &Context,
+    nl: &str,
+) -> Vec<Edit> {
+    use crate::exercise::Part;
+    let mut hints: std::collections::HashMap<&str, usize> = Default::default();
+    let mut edits = Vec::new();
+    for b in &plan.exercise_blocks {
+        let fence = &scanned.fences[b.fence];
+        let p = &fence.prefix;
+        let body = match (b.part, cx.target) {
+            (Part::Check | Part::Wrong | Part::Starter, _) => String::new(),
+            (Part::Hint, target) => {
+                let n = hints.entry(b.name.as_str()).or_insert(0);
+                *n += 1;
+                match target {
+                    Target::Html => format!("{p}{}", html::hint(*n, &b.text)),
+                    Target::Text => {
+                        let quoted: Vec<String> =
+                            b.text.lines().map(|l| format!("{p}> {l}")).collect();
+                        format!("{p}> **Hint {n}.**{nl}{p}>{nl}{}", quoted.join(nl))
+                    }
+                }
+            }
+            (Part::Solution, Target::Html) => format!("{p}{}", html::solution("Solution", &b.text)),
+            (Part::Solution, Target::Text) => {
+                format!(
+                    "{p}**Solution:**{nl}{}{nl}{}",
+                    p.trim_end(),
+                    fenced_code(&b.text, "python", p, nl)
+                )
+            }
+        };
+        let start = fence.span.start + text[fence.span.start..].find("```").unwrap_or(0);
+        edits.push(Edit {
+            range: start..fence.span.end,
+            text: body.trim_start_matches(p.as_str()).to_string(),
+        });
+    }
+    edits
+}
+
+/// A fenced code block of `lang` behind the container prefix.
+fn fenced_code(body: &str, lang: &str, prefix: &str, nl: &str) -> String {
+    let fence = fence_for(body);
+    let mut out = format!("{prefix}{fence}{lang}{nl}");
+    for line in body.lines() {
+        out.push_str(&format!("{prefix}{line}{nl}"));
+    }
+    out.push_str(&format!("{prefix}{fence}"));
+    out
 }
 
 /// A rich output cut into its pieces: text between the items, and items (by

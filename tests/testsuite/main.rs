@@ -7,6 +7,7 @@ mod build;
 mod cache_dir;
 mod commands;
 mod errors;
+mod exercises;
 mod harness;
 mod hostile;
 mod kept;
