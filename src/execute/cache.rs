@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Bump when the meaning of a cached result changes.
-const FORMAT: &str = "mdbook-python cache v3";
+const FORMAT: &str = "mdbook-python cache v4";
 
 /// Merge the packs read when more than this many exist.
 const MAX_PACKS: usize = 8;
@@ -147,9 +147,9 @@ pub fn key(interpreter: &Interpreter, job: &Job, figure_format: &str) -> String 
             Mode::Pycon => b"pycon",
         });
         field(p.code.as_bytes());
-        // The file name and line appear in tracebacks.
+        // The file name appears in tracebacks; the line does not count
+        // (`relocate` moves a cached outcome's line numbers).
         field(p.file.as_os_str().as_encoded_bytes());
-        field(&(p.line as u64).to_le_bytes());
         match &p.stdin {
             Some(s) => field(s.as_bytes()),
             None => field(b"\xffnone"),
@@ -430,6 +430,7 @@ mod tests {
             failure: None,
             rich: vec![],
             cached: false,
+            first_line: 0,
         };
         cache.put(&k, std::slice::from_ref(&o));
         assert!(cache.get(&k, 1).is_none(), "written at flush");

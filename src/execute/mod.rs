@@ -10,6 +10,7 @@ pub mod cache;
 pub mod chapters;
 pub mod interpreter;
 pub mod pool;
+pub(crate) mod relocate;
 pub(crate) mod seal;
 
 use crate::plan::Job;
@@ -102,6 +103,11 @@ pub struct Outcome {
     /// Came from the cache rather than a run.
     #[serde(skip)]
     pub cached: bool,
+    /// The Markdown line its program started at when it ran (0: unknown):
+    /// a cached outcome's line numbers are moved from there
+    /// (`relocate`).
+    #[serde(default)]
+    pub first_line: usize,
 }
 
 impl Outcome {
@@ -114,6 +120,7 @@ impl Outcome {
             failure: Some(failure),
             rich: Vec::new(),
             cached: false,
+            first_line: 0,
         }
     }
 }
@@ -145,7 +152,8 @@ pub fn run(
     for (i, job) in jobs.iter().enumerate() {
         stats.programs += job.programs.len();
         let key = cache::key(interpreter, job, &settings.figure_format);
-        if let Some(hit) = cache.and_then(|c| c.get(&key, job.programs.len())) {
+        if let Some(mut hit) = cache.and_then(|c| c.get(&key, job.programs.len())) {
+            relocate::relocate(&mut hit, &job.programs);
             stats.cached += job.programs.len();
             progress(job.programs.len());
             results[i] = Some(hit);

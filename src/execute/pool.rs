@@ -230,6 +230,7 @@ impl ProgramReply {
             failure,
             rich: self.rich,
             cached: false,
+            first_line: p.line,
         }
     }
 }

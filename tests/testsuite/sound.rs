@@ -290,3 +290,39 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn prose_above_a_block_reruns_nothing_and_moves_its_line_numbers() {
+    // Issue 21: results do not depend on where a block sits.
+    let chapter = "# A\n\n```python,raises=ValueError\nimport warnings\nwarnings.warn('careful')\nraise ValueError('x')\n```\n\n```output\nsrc/a.md:5: UserWarning: careful\n  warnings.warn('careful')\nTraceback (most recent call last):\n  File \"src/a.md\", line 6, in <module>\n    raise ValueError('x')\nValueError: x\n```\n\n```python\nprint(1)\n```\n";
+    let t = BookTest::chapter(chapter);
+    let (report, _) = t.run("html", mdbook_python::Mode::Build);
+    assert_eq!(report.errors(), 0, "{:?}", report.diagnostics);
+    assert_eq!(report.stats.run, 2);
+    t.write(
+        "src/a.md",
+        &chapter.replacen("# A\n", "# A\n\nA new paragraph.\n", 1),
+    );
+    let (report, texts) = t.run("html", mdbook_python::Mode::Build);
+    assert_eq!(
+        report.errors(),
+        0,
+        "the locked traceback still passes: {:?}",
+        report.diagnostics
+    );
+    assert_eq!(
+        (report.stats.run, report.stats.cached),
+        (0, 2),
+        "nothing ran again"
+    );
+    assert!(
+        texts[0].contains("src/a.md:7: UserWarning: careful\n"),
+        "{}",
+        texts[0]
+    );
+    assert!(
+        texts[0].contains("  File \"src/a.md\", line 8, in <module>\n"),
+        "{}",
+        texts[0]
+    );
+}
