@@ -292,7 +292,7 @@ fn book_key(ctx: &PreprocessorContext, input: &[u8]) -> Option<(PathBuf, String)
         b"book",
         execute::books::exe_stamp().as_bytes(),
         format!("{interpreter:?}").as_bytes(),
-        execute::chapters::dir_stamp(&cache_dir.join("browser")).as_bytes(),
+        execute::browser::generation(&cache_dir).as_bytes(),
         input,
     ]);
     Some((cache_dir, key))
@@ -442,7 +442,8 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     if let Some(cc) = &chapter_cache {
         let config_text = format!("{config:?}\0{target:?}\0{}", src.display());
         let interp_text = format!("{interpreter:?}");
-        let parity_stamp = execute::chapters::dir_stamp(&cache_dir.join("browser"));
+        let parity_stamp = execute::browser::generation(&cache_dir);
+        let exe_stamp = execute::books::exe_stamp();
         for ch in chapters.iter_mut() {
             let dir = root
                 .join(&ctx.config.book.src)
@@ -460,6 +461,9 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             }
             let key = execute::chapters::key(&[
                 RENDERING.as_bytes(),
+                // A rebuilt plugin (its code, the worker, the front end)
+                // renders afresh.
+                exe_stamp.as_bytes(),
                 config_text.as_bytes(),
                 interp_text.as_bytes(),
                 parity_stamp.as_bytes(),

@@ -181,10 +181,31 @@ impl Cache {
     }
 
     fn put(&self, key: &str, entry: &Entry) {
-        if let Ok(json) = serde_json::to_vec(entry) {
-            let _ = super::seal::write(&self.path(key), &json);
+        if let Ok(json) = serde_json::to_vec(entry)
+            && super::seal::write(&self.path(key), &json).is_ok()
+        {
+            // Caches built from browser results (chapters, the book's
+            // answer) read this to know they are stale.
+            let stamp = format!(
+                "{}-{:?}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+            );
+            let _ = super::cache::write_atomically(&self.dir.join(GENERATION), stamp.as_bytes());
         }
     }
+}
+
+/// The file in `browser/` that changes whenever a browser result is
+/// written.
+const GENERATION: &str = "generation";
+
+/// The generation of the browser results in `cache_dir` (empty when there
+/// are none): part of the keys of everything rendered from them.
+pub fn generation(cache_dir: &Path) -> String {
+    std::fs::read_to_string(cache_dir.join("browser").join(GENERATION)).unwrap_or_default()
 }
 
 /// The cache key of a browser job: the Pyodide release, the worker and
@@ -455,6 +476,29 @@ fn drive(driver: &Path, input: &str, longest_timeout: f64) -> Driven {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_result_written_changes_the_generation() {
+        // Results land in sub-folders, which leave `browser/`'s own mtime as
+        // it was: the generation file is what later keys read.
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        assert_eq!(generation(dir.path()), "");
+        let entry = Entry {
+            python: "3.14.2".into(),
+            outcomes: Vec::new(),
+        };
+        cache.put(&"ab".repeat(32), &entry);
+        let first = generation(dir.path());
+        assert!(!first.is_empty());
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        cache.put(&"ab".repeat(32), &entry);
+        assert_ne!(
+            generation(dir.path()),
+            first,
+            "a result in an existing sub-folder"
+        );
+    }
 
     fn job(code: &str) -> Job {
         Job {

@@ -222,7 +222,7 @@ pub(crate) const OWNED: &[&str] = &[
     "interpreter.json", // interpreter facts (`interpreter`)
     "interpreter-*",    // those of other commands (`matrix` runtimes)
     "assets",           // the front-end bundle (`render::assets`)
-    "browser",          // browser parity: the Node driver and results (`browser`)
+    "browser",          // browser parity: the Node driver, results and their generation (`browser`)
     "matplotlib",       // matplotlib's config folder for workers (`pool`)
     ".tmp*",            // a temporary file an interrupted write left
 ];

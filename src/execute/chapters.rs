@@ -73,16 +73,6 @@ pub fn key(parts: &[&[u8]]) -> String {
     h.finalize().to_hex().to_string()
 }
 
-/// A short stamp of a folder's state (its modification time), for keys that
-/// depend on what other caches hold.
-pub fn dir_stamp(dir: &Path) -> String {
-    std::fs::metadata(dir)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(String::new(), |d| d.as_nanos().to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

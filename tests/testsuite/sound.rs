@@ -326,3 +326,36 @@ fn prose_above_a_block_reruns_nothing_and_moves_its_line_numbers() {
         texts[0]
     );
 }
+
+#[test]
+fn a_rebuilt_plugin_renders_chapters_afresh() {
+    // Issue 21: the chapter cache's key names the plugin binary, so a
+    // rebuilt plugin of the same version does not serve chapters rendered
+    // by the old code.
+    let t = BookTest::chapter("```python\nprint(1)\n```\n");
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::copy(crate::harness::bin(), &a).unwrap();
+    std::fs::copy(crate::harness::bin(), &b).unwrap();
+    let build = |plugin: &std::path::Path| {
+        let out = std::process::Command::new("mdbook")
+            .arg("build")
+            .arg(t.root())
+            .env("MDBOOK_PREPROCESSOR__PYTHON__COMMAND", plugin)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(t.root().join(".mdbook-python/chapters.json")).unwrap()
+    };
+    let first = build(&a);
+    assert_eq!(
+        build(&a),
+        first,
+        "the same plugin: the chapter comes from the cache"
+    );
+    assert_ne!(build(&b), first, "another plugin binary renders it again");
+}
