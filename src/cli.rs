@@ -72,6 +72,7 @@ pub fn main() -> ExitCode {
     // mdBook runs `supports` and then the preprocessor before every build:
     // neither waits for the command-line parser to be built (every renderer
     // is supported).
+    crate::init_logs();
     let mut args = std::env::args_os().skip(1);
     match (args.next(), args.next(), args.next()) {
         (None, _, _) => return no_command(std::io::stdin().is_terminal()),

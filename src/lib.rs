@@ -892,10 +892,10 @@ fn place_diagnostics(chapters: &[Chapter], diagnostics: &mut [Diagnostic]) {
     }
 }
 
-/// Stage times on stderr when `MDBOOK_PYTHON_TIMINGS` is set: where a slow
+/// Stage times, as `tracing` events (`MDBOOK_PYTHON_LOG=info` shows the
+/// summary, `debug` each stage and every cache hit and miss): where a slow
 /// build spends its time.
 struct Timings {
-    on: bool,
     last: Instant,
     laps: Vec<(&'static str, f64)>,
 }
@@ -903,33 +903,44 @@ struct Timings {
 impl Timings {
     fn new() -> Self {
         Timings {
-            on: std::env::var_os("MDBOOK_PYTHON_TIMINGS").is_some(),
             last: Instant::now(),
             laps: Vec::new(),
         }
     }
 
     fn lap(&mut self, stage: &'static str) {
-        if self.on {
-            let now = Instant::now();
-            self.laps
-                .push((stage, (now - self.last).as_secs_f64() * 1000.0));
-            self.last = now;
-        }
+        let now = Instant::now();
+        let ms = (now - self.last).as_secs_f64() * 1000.0;
+        tracing::debug!(stage, ms, "stage done");
+        self.laps.push((stage, ms));
+        self.last = now;
     }
 }
 
 impl Drop for Timings {
     fn drop(&mut self) {
-        if self.on {
-            self.lap("verify+render");
-            let laps: Vec<String> = self
-                .laps
-                .iter()
-                .map(|(s, ms)| format!("{s} {ms:.1} ms"))
-                .collect();
-            eprintln!("mdbook-python timings: {}", laps.join(", "));
-        }
+        self.lap("verify+render");
+        let laps: Vec<String> = self
+            .laps
+            .iter()
+            .map(|(s, ms)| format!("{s} {ms:.1} ms"))
+            .collect();
+        tracing::info!("timings: {}", laps.join(", "));
+    }
+}
+
+/// Logs for whoever debugs a build: `MDBOOK_PYTHON_LOG` holds a filter
+/// (`info`, `debug`, `mdbook_python::execute=debug`); unset, nothing is
+/// set up and nothing is written.
+pub fn init_logs() {
+    if let Some(filter) = std::env::var_os("MDBOOK_PYTHON_LOG") {
+        let filter = tracing_subscriber::EnvFilter::new(filter.to_string_lossy());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .without_time()
+            .try_init();
     }
 }
 

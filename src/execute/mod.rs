@@ -153,11 +153,13 @@ pub fn run(
         stats.programs += job.programs.len();
         let key = cache::key(interpreter, job, &settings.figure_format);
         if let Some(mut hit) = cache.and_then(|c| c.get(&key, job.programs.len())) {
+            tracing::debug!(key = &key[..16], "result cache hit");
             relocate::relocate(&mut hit, &job.programs);
             stats.cached += job.programs.len();
             progress(job.programs.len());
             results[i] = Some(hit);
         } else {
+            tracing::debug!(key = &key[..16], "result cache miss");
             todo.push(i);
         }
         keys.push(key);

@@ -102,7 +102,7 @@ fn an_unchanged_book_gets_the_last_answer_without_being_read_again() {
     let t = BookTest::chapter("```python\nprint(2 + 2)\n```\n\n{{#quiz q.toml}}\n");
     t.write("src/q.toml", &quiz("7"));
     let input = protocol_input(&t);
-    let timings = [("MDBOOK_PYTHON_TIMINGS", "1")];
+    let timings = [("MDBOOK_PYTHON_LOG", "info")];
     let (code, first, err) = run_with_stdin_env(&[], &input, &timings);
     assert_eq!(code, 0, "{err}");
     assert!(
