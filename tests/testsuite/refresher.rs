@@ -242,3 +242,84 @@ fn every_chapter_has_interview_angles_and_a_quiz() {
         }
     }
 }
+
+/// The chapters of the three episodes, from SUMMARY.md, without the
+/// episode overviews (`index.md`), with their Markdown.
+fn episode_chapters() -> Vec<(String, String)> {
+    let summary = std::fs::read_to_string(repo().join("book/SUMMARY.md")).unwrap();
+    summary
+        .lines()
+        .filter_map(|l| l.split("](").nth(1))
+        .map(|p| p.trim_end_matches(')'))
+        .filter(|p| p.starts_with("episode-") && !p.ends_with("/index.md"))
+        .map(|p| {
+            let text = std::fs::read_to_string(repo().join("book").join(p)).unwrap();
+            (p.to_string(), text)
+        })
+        .collect()
+}
+
+/// A fence opening line `prefix` exactly, or `prefix` followed by more
+/// attributes (`prefix,...`).
+fn has_fence(text: &str, prefix: &str) -> bool {
+    text.lines()
+        .any(|l| l.trim_end() == prefix || l.starts_with(&format!("{prefix},")))
+}
+
+/// The names of a chapter's exercises: the `NAME` of each
+/// ```` ```python,exercise=NAME ```` line.
+fn exercise_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("```python,exercise="))
+        .map(|rest| {
+            rest.split([',', ' '])
+                .next()
+                .unwrap()
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Every chapter of the three episodes (the overviews aside) gives the
+/// reader at least one exercise, under an `### Exercise:` heading.
+#[test]
+fn every_chapter_has_an_exercise() {
+    let chapters = episode_chapters();
+    let paths: Vec<&str> = chapters.iter().map(|(p, _)| p.as_str()).collect();
+    assert!(chapters.len() >= 25, "{paths:?}");
+    let mut total = 0;
+    for (path, text) in &chapters {
+        let names = exercise_names(text);
+        assert!(!names.is_empty(), "{path} has no ```python,exercise= block");
+        assert!(
+            text.contains("\n### Exercise: "),
+            "{path} has no `### Exercise:` heading"
+        );
+        total += names.len();
+    }
+    assert!(total >= 25, "only {total} exercises");
+}
+
+/// Every exercise has at least one hint and at least one wrong answer (the
+/// build proves that each wrong answer fails a check).
+#[test]
+fn every_exercise_has_a_hint_and_a_wrong_answer() {
+    for (path, text) in episode_chapters() {
+        for name in exercise_names(&text) {
+            assert!(
+                has_fence(&text, &format!("```hint,exercise={name}")),
+                "{path}: exercise `{name}` has no hint"
+            );
+            assert!(
+                has_fence(&text, &format!("```python,wrong={name}")),
+                "{path}: exercise `{name}` has no wrong answer"
+            );
+            assert!(
+                has_fence(&text, &format!("```python,check={name}"))
+                    && has_fence(&text, &format!("```python,solution={name}")),
+                "{path}: exercise `{name}` needs checks and a solution"
+            );
+        }
+    }
+}
