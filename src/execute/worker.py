@@ -42,6 +42,10 @@ os.dup2(2, 1)
 if sys.path and sys.path[0] in ("", "."):
     del sys.path[0]
 sys.argv = [""]
+# Ctrl-C raises KeyboardInterrupt in every job, as in a terminal, even when
+# the build was started where SIGINT is ignored (a shell's background job,
+# some CI runners), which Python would otherwise inherit.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 _base_dir = _settings.get("base_dir") or tempfile.mkdtemp(prefix="mdbook-python-")
 os.environ["HOME"] = os.environ["TMPDIR"] = _base_dir
 tempfile.tempdir = None

@@ -359,3 +359,24 @@ fn a_rebuilt_plugin_renders_chapters_afresh() {
     );
     assert_ne!(build(&b), first, "another plugin binary renders it again");
 }
+
+#[test]
+fn ctrl_c_works_in_a_snippet_even_when_the_build_ignores_sigint() {
+    // A build started as a shell's background job inherits SIGINT ignored;
+    // a snippet must still see Ctrl-C as a terminal's script would.
+    let t = BookTest::chapter(
+        "```python\nimport signal\ntry:\n    signal.raise_signal(signal.SIGINT)\nexcept KeyboardInterrupt:\n    print('interrupted')\n```\n\n```output\ninterrupted\n```\n",
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("trap '' INT; exec \"$0\" check --no-cache \"$1\"")
+        .arg(crate::harness::bin())
+        .arg(t.root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
