@@ -229,7 +229,7 @@ class _OutputLimit(BaseException):
 
 
 _LIMIT_SIGNAL = signal.SIGRTMIN + 3 if hasattr(signal, "SIGRTMIN") else signal.SIGUSR2
-_ctl = {"fd": -1, "ack": -1, "pid": -1}
+_ctl = {"fd": -1, "ack": -1, "pid": -1, "reporting": False}
 # What the child's reporting uses, bound now: a snippet that patches
 # json.dumps or os.write (a lesson on mocking) must not break its report.
 _encode = json.JSONEncoder(ensure_ascii=False).encode
@@ -422,6 +422,7 @@ def _write_fd2(text, limit):
 
 def _report(exc, filename, first, limit):
     """Print a traceback as Python would and return its record."""
+    _ctl["reporting"] = True
     _flush()
     text, record = _record(exc, filename, first, limit)
     _tell({"t": "mark"})
@@ -495,6 +496,7 @@ def _program(ns, p, last):
     timeout = float(p.get("timeout", 10))
     end = time.monotonic() + timeout
     reply = {"t": "done", "exception": None, "timed_out": False, "left_running": None}
+    _ctl["reporting"] = False
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         try:
@@ -544,7 +546,10 @@ def _on_alarm(signum, frame):
 
 
 def _on_limit(signum, frame):
-    raise _OutputLimit()
+    # Stop the snippet, not the worker's own reporting of how it ended (a
+    # traceback that crosses the limit is cut by the template instead).
+    if not _ctl["reporting"]:
+        raise _OutputLimit()
 
 
 def _child(req, job_dir, out_w, ctl_w, ack_r):

@@ -380,3 +380,25 @@ fn ctrl_c_works_in_a_snippet_even_when_the_build_ignores_sigint() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn an_exception_whose_traceback_crosses_the_output_limit_is_still_reported() {
+    // The template stops a snippet whose output passes the limit; the
+    // worker's own traceback must not be stopped that way (it lost the
+    // exception, now and then, and the block passed).
+    let toml = BOOK_TOML.replace("jobs = 2", "jobs = 2\noutput-limit = 200");
+    let chapter: String = (0..6)
+        .map(|i| format!("```python\nprint('x' * 190)\nraise ValueError('boom {i}')\n```\n\n"))
+        .collect();
+    let t = BookTest::with(&toml, &[("a.md", &chapter)]);
+    let errors = t.errors();
+    assert_eq!(errors.len(), 6, "{errors:#?}");
+    for (i, e) in errors.iter().enumerate() {
+        assert!(
+            e.starts_with(&format!(
+                "error: this snippet raised ValueError: boom {i}\n"
+            )),
+            "{e}"
+        );
+    }
+}
