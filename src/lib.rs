@@ -236,6 +236,13 @@ impl matrix::Lookup for ChapterLookup<'_> {
     fn file(&self, chapter: usize) -> &Path {
         &self.0[chapter].file
     }
+    fn quiz_version_specific(&self, chapter: usize, quiz: usize, question: usize) -> bool {
+        self.0
+            .get(chapter)
+            .and_then(|c| c.quizzes.get(quiz))
+            .and_then(|p| p.quiz.questions.get(question))
+            .is_some_and(|q| matches!(&q.kind, quiz::Kind::Tracing(t) if t.version_specific))
+    }
 }
 
 /// A warm build's shortcut (see `execute::books`): mdBook's raw `input` in;

@@ -57,6 +57,8 @@ pub type RunJobs<'a> = &'a dyn Fn(&Interpreter, &[Job]) -> Vec<Vec<Outcome>>;
 pub trait Lookup {
     fn snippet(&self, id: &ProgramId) -> Option<(&Path, &Snippet)>;
     fn file(&self, chapter: usize) -> &Path;
+    /// Is this quiz question marked `prompt.versions = "differ"`?
+    fn quiz_version_specific(&self, chapter: usize, quiz: usize, question: usize) -> bool;
 }
 
 /// Run `jobs` on every runtime and compare with `primary` (the primary's
@@ -159,10 +161,12 @@ pub fn run(
                             );
                         }
                     }
-                    Origin::Quiz(_, question) => {
+                    Origin::Quiz(q, question) => {
                         let (x, y) = (comparable(&ours.output), comparable(&theirs.output));
                         if x == y && theirs.failure.is_none() {
                             row.same += 1;
+                        } else if book.quiz_version_specific(program.id.chapter, q, question) {
+                            row.marked += 1;
                         } else {
                             row.failing += 1;
                             failed_blocks.insert(program.id);
@@ -176,7 +180,7 @@ pub fn run(
                                     ),
                                 )
                                 .with_detail(diff_with(&x, &y, &headers))
-                                .with_help("make the question's program print the same on every Python of the matrix, or take it out of the matrix's reach (a program that does not depend on the version)"),
+                                .with_help("make the question's program print the same on every Python of the matrix, or mark the question `prompt.versions = \"differ\"` (its answer is then the build's Python's, and the explanation should say so)"),
                             );
                         }
                     }

@@ -30,7 +30,7 @@ const MC_PROMPT: [&str; 4] = ["prompt", "distractors", "answerIndex", "sortAnswe
 const MC_ANSWER: [&str; 1] = ["answer"];
 const SA_PROMPT: [&str; 2] = ["prompt", "response"];
 const SA_ANSWER: [&str; 2] = ["answer", "alternatives"];
-const TR_PROMPT: [&str; 2] = ["program", "language"];
+const TR_PROMPT: [&str; 3] = ["program", "language", "versions"];
 const TR_ANSWER: [&str; 4] = ["doesCompile", "stdout", "lineNumber", "exception"];
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -686,6 +686,16 @@ fn tracing(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<&DeTable
     let owner = cx.unknown_prompt_answer_keys(q, prompt, answer, &TR_PROMPT, &TR_ANSWER);
     let program = q.string(cx, prompt, "prompt.", "program", true);
     let language = q.string(cx, prompt, "prompt.", "language", false);
+    // `prompt.versions = "differ"`: the answer holds for the build's Python
+    // only; the runtime matrix does not hold it to the others.
+    let version_specific = match q.string(cx, prompt, "prompt.", "versions", false) {
+        Some((v, _)) if v == "differ" => true,
+        Some((_, span)) => {
+            cx.error(&span, "`prompt.versions` can only be \"differ\" (the answer depends on the Python version)");
+            false
+        }
+        None => false,
+    };
 
     // Where the program's first line is: a multi-line string drops the newline
     // right after its opening quotes.
@@ -792,6 +802,7 @@ fn tracing(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<&DeTable
         language,
         program_line,
         answer: written,
+        version_specific,
     }))
 }
 

@@ -165,6 +165,9 @@ pub struct Tracing {
     pub program_line: usize,
     /// The author's `answer`, if written (required unless the program is Python).
     pub answer: Option<TracingAnswer>,
+    /// `prompt.versions = "differ"`: the key is the build's Python's; the
+    /// runtime matrix may print something else.
+    pub version_specific: bool,
 }
 
 impl Tracing {

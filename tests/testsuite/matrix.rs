@@ -97,6 +97,12 @@ fn a_quiz_key_that_depends_on_the_version_fails() {
         "{}",
         errors[0]
     );
+    // Marked version-specific, the key is the build's Python's.
+    t.write(
+        "src/q.toml",
+        "[[questions]]\ntype = \"Tracing\"\nprompt.program = \"\"\"\nimport gc\nprint(gc.get_threshold()[0])\n\"\"\"\nprompt.versions = \"differ\"\nanswer.doesCompile = true\nanswer.stdout = \"2000\"\n",
+    );
+    assert_eq!(t.errors(), Vec::<String>::new());
 }
 
 #[test]
