@@ -115,11 +115,13 @@
       };
       this.runBtn = btn('run', L('run', 'Run'), (/Mac|iP/.test(navigator.platform) ? '⌘' : 'Ctrl') + '+Enter', () => this.run());
       this.stopBtn = btn('stop', L('stop', 'Stop'), '', () => this.stop());
+      if (this.data.ex) this.checkBtn = btn('check', L('check', 'Check'), L('checkTitle', 'Run your code and the exercise\'s checks'), () => this.run(true));
       btn('reset', L('reset', 'Reset'), L('resetTitle', 'Restore the original code and output'), () => this.reset());
       this.stopBtn.disabled = true;
       this.status = bar.appendChild(el('span', 'mdpy-status'));
       this.status.setAttribute('role', 'status');
       this.div.prepend(bar);
+      if (this.data.ex) exercise(this, bar);
 
       // The editor: a transparent textarea over the highlighted code.
       const code = this.pre.querySelector('code');
@@ -197,6 +199,7 @@
 
     setState(s) {
       this.state = s;
+      if (this.checkBtn) this.checkBtn.disabled = s !== 'idle';
       this.runBtn.disabled = s !== 'idle';
       this.stopBtn.disabled = s === 'idle';
     }
@@ -233,8 +236,9 @@
       this.shown = true;
     }
 
-    run() {
+    run(check) {
       if (this.state !== 'idle') return;
+      this.checking = !!check;
       this.setState('queued');
       this.stopReq = false;
       this.say(L('waiting', 'Waiting…'));
@@ -302,6 +306,7 @@
       }
       if (x === b) {
         b.say(res.error || (res.status === 'ok' ? L('done', 'Done') + ' (' + ((now() - t0) / 1000).toFixed(2) + ' s)' : L('truncated', 'Output limit reached')));
+        if (b.checking) b.graded(res);
       } else if (res.status !== 'ok' && !x.data.raises) {
         b.say(L('sessionFailed', 'An earlier block of this session failed'));
         break;
@@ -313,6 +318,8 @@
   function exec(x, owner) {
     const out = x.begin();
     const src = x.source();
+    // Check: the reader's code, then the exercise's checks in the same namespace.
+    if (x.checking && x === owner) src.code += x.data.ex.check;
     const same = blocks.filter((y) => x.session && y.session === x.session);
     return new Promise((resolve) => {
       W.cur = { id: ++W.seq, block: x, owner, resolve };
@@ -457,6 +464,68 @@
         b.setup();
       }
     });
+  }
+
+  // Exercises: Check grades the reader's code with the checks the build proved; a failed
+  // check's message, then the next hint; success is remembered per exercise (its checks).
+  function exercise(b, bar) {
+    const ex = b.data.ex;
+    let h = 5381;
+    for (const c of b.data.file + ex.name + ex.check) h = ((h * 33) ^ c.charCodeAt(0)) >>> 0;
+    const key = 'mdpy:solved:' + h.toString(36);
+    const v = (b.verdict = el('div', 'mdpy-verdict'));
+    v.setAttribute('role', 'status');
+    bar.after(v);
+    const hints = [];
+    for (let n = b.div.nextElementSibling; n && !n.matches('pre, .mdpy-snippet'); n = n.nextElementSibling) {
+      if (n.matches('details.mdpy-hint')) hints.push(n);
+    }
+    const solved = (yes) => {
+      v.className = 'mdpy-verdict' + (yes ? ' mdpy-solved' : '');
+      v.textContent = yes ? L('solved', '✓ Solved: every check passes.') : '';
+      summary();
+    };
+    if (store(key) === '1') solved(true);
+    b.graded = (res) => {
+      b.checking = false;
+      if (res.status === 'ok') {
+        store(key, '1');
+        return solved(true);
+      }
+      if (res.status !== 'error') return;
+      const text = (b.outCode && b.outCode.textContent) || '';
+      const last = text.trimEnd().split('\n').pop() || res.error;
+      v.className = 'mdpy-verdict mdpy-failed';
+      v.textContent = res.error === 'AssertionError'
+        ? L('notYet', '✗ Not yet: ') + (last.replace(/^AssertionError:?\s*/, '') || L('checkFailed', 'a check failed'))
+        : L('raised', '✗ Your code raised ') + last;
+      const next = hints.find((d) => !d.open);
+      if (next) {
+        const hb = v.appendChild(el('button', 'mdpy-hint-btn', L('hint', 'Show a hint')));
+        hb.type = 'button';
+        hb.onclick = () => {
+          next.open = true;
+          next.querySelector('summary').focus();
+          hb.remove();
+        };
+      }
+    };
+  }
+
+  // "Exercises solved on this page: 1 of 3", after the page's last exercise.
+  function summary() {
+    const all = blocks.filter((b) => b.verdict);
+    if (!all.length) return;
+    let s = document.querySelector('.mdpy-ex-summary');
+    if (!s) {
+      s = el('p', 'mdpy-ex-summary');
+      s.setAttribute('role', 'status');
+      const last = all[all.length - 1].div;
+      let at = last;
+      while (at.nextElementSibling && at.nextElementSibling.matches('details.mdpy-hint, details.mdpy-solution')) at = at.nextElementSibling;
+      at.after(s);
+    }
+    s.textContent = L('exercisesSolved', 'Exercises solved on this page: ') + all.filter((b) => b.verdict.classList.contains('mdpy-solved')).length + ' / ' + all.length;
   }
 
   window.MDPY_RUNNER = { blocks, info: () => W.info, loaded: () => !!W.ready };
