@@ -2,7 +2,11 @@
 //! string (attributes), pairs it with the `stdin` and `output` blocks under it,
 //! strips hidden-line prefixes exactly as mdBook does, decides what runs at
 //! build time and in the browser, and groups what runs into jobs: one job per
-//! session, one per lone snippet. Pure; every problem becomes a `Diagnostic`.
+//! session, one per lone snippet. Pure; every problem becomes a `Diagnostic`,
+//! and a block with a problem is left out while the others are planned.
+//! Other tools' attributes (`{test="skip"}`, `title="x.py"`) are taken where
+//! they mean something and otherwise ignored, counted in `Notes` with the
+//! console sessions found in `python` blocks and the blocks run dedented.
 
 use crate::config::{Config, RunMode};
 use crate::diagnostics::{Diagnostic, closest};
@@ -67,6 +71,59 @@ pub enum Skip {
     NoRun,
     NotMarked,
     MinPython(u32, u32),
+    /// A console session without a `>>>` prompt (an IPython `In [1]:`
+    /// transcript): nothing to check it with.
+    Unchecked,
+}
+
+/// What a book's blocks told the plan that the build summary mentions, once
+/// per build (kept in the chapter and book caches with the chapter).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Notes {
+    /// `python` blocks whose first line is a `>>>` prompt: console sessions.
+    #[serde(default)]
+    pub console_in_python: usize,
+    /// Other tools' attributes (pytest-examples, MkDocs, Quarto) ignored.
+    #[serde(default)]
+    pub ignored: std::collections::BTreeSet<String>,
+    /// Uniformly indented blocks run dedented.
+    #[serde(default)]
+    pub dedented: usize,
+}
+
+impl Notes {
+    pub(crate) fn add(&mut self, other: &Notes) {
+        self.console_in_python += other.console_in_python;
+        self.ignored.extend(other.ignored.iter().cloned());
+        self.dedented += other.dedented;
+    }
+
+    /// The summary's note lines.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        if self.console_in_python > 0 {
+            out.push(format!(
+                "{} found in python blocks (a first line starting with `>>> `), checked as doctest runs them",
+                plural(self.console_in_python, "console session", "console sessions")
+            ));
+        }
+        if self.dedented > 0 {
+            out.push(format!(
+                "{} indented as a whole ran dedented",
+                plural(self.dedented, "code block", "code blocks")
+            ));
+        }
+        if !self.ignored.is_empty() {
+            let names: Vec<String> = self.ignored.iter().map(|n| format!("`{n}`")).collect();
+            out.push(format!(
+                "other tools' block attributes ignored: {}",
+                names.join(", ")
+            ));
+        }
+        out
+    }
 }
 
 /// One Python (or pycon) block of a chapter and everything known about it.
@@ -104,6 +161,7 @@ pub struct ChapterPlan {
     /// Output/stdin fences that belong to no Python block are errors; quiz
     /// fences are handled elsewhere. Indices of fences this plan consumed.
     pub consumed: Vec<usize>,
+    pub notes: Notes,
 }
 
 /// Identifies a program to the later stages.
@@ -142,8 +200,13 @@ pub struct Job {
     pub programs: Vec<Program>,
 }
 
+/// The fence languages that are Python code (`python3`, `Python` as other
+/// tools write them).
+pub const PYTHON_LANGS: &[&str] = &["python", "py", "python3", "py3", "Python"];
+
 /// Plan one chapter whose Markdown is `text`. `python` is the build
-/// interpreter's (major, minor).
+/// interpreter's (major, minor). A block with a problem is left out of the
+/// plan (its diagnostics say why); every other block is planned.
 pub fn plan(
     file: &Path,
     source: &str,
@@ -151,7 +214,7 @@ pub fn plan(
     scanned: &Scanned,
     config: &Config,
     python: (u32, u32),
-) -> Result<ChapterPlan, Vec<Diagnostic>> {
+) -> (ChapterPlan, Vec<Diagnostic>) {
     let mut errors = Vec::new();
     let mut plan = ChapterPlan {
         file: file.to_path_buf(),
@@ -164,8 +227,13 @@ pub fn plan(
         let fence = &fences[i];
         let lang = fence.lang();
         let mode = match lang {
-            "python" | "py" => Some(Mode::Exec),
             "pycon" => Some(Mode::Pycon),
+            // A Python block written as a console session.
+            l if PYTHON_LANGS.contains(&l) && is_console(&fence.body) => {
+                plan.notes.console_in_python += 1;
+                Some(Mode::Pycon)
+            }
+            l if PYTHON_LANGS.contains(&l) => Some(Mode::Exec),
             _ => None,
         };
         if let Some(mode) = mode {
@@ -174,7 +242,7 @@ pub fn plan(
                 i += 1;
                 continue;
             }
-            let attrs = match parse_attrs(file, fence) {
+            let attrs = match parse_attrs(file, fence, &mut plan.notes) {
                 Ok(a) => a,
                 Err(mut e) => {
                     errors.append(&mut e);
@@ -191,6 +259,25 @@ pub fn plan(
             };
             let mut snippet =
                 snippet_of(plan.snippets.len(), i, mode, fence, attrs, config, python);
+            if mode == Mode::Exec
+                && snippet.code.lines().zip(fence.body.lines()).any(|(a, b)| {
+                    let b = b.trim_end_matches('\r');
+                    !a.is_empty() && a.len() < b.len() && b.ends_with(a)
+                })
+            {
+                plan.notes.dedented += 1;
+            }
+            if snippet.skip == Some(Skip::Unchecked) {
+                let first = fence
+                    .body
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("");
+                errors.push(
+                    Diagnostic::warning(file, fence.body_line, format!("this console session has no `>>>` prompt, so it is not checked: `{}`", first.trim()))
+                        .with_help("write it as Python's prompt shows it (`>>> ` before each statement), or make it a ```text block"),
+                );
+            }
             // Attach the stdin and output blocks that follow, if adjacent.
             let mut j = i + 1;
             for wanted in ["stdin", "output"] {
@@ -260,11 +347,18 @@ pub fn plan(
         }
         i += 1;
     }
-    if errors.is_empty() {
-        Ok(plan)
-    } else {
-        Err(errors)
-    }
+    (plan, errors)
+}
+
+/// Does a Python block hold a console session: is its first code line a
+/// `>>> ` prompt (or a bare `>>>`)?
+fn is_console(body: &str) -> bool {
+    body.lines()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| {
+            let t = l.trim_start();
+            t.starts_with(">>> ") || t == ">>>"
+        })
 }
 
 /// Is the text between two blocks blank (whitespace and `>` markers only)?
@@ -293,9 +387,28 @@ fn snippet_of(
     config: &Config,
     python: (u32, u32),
 ) -> Snippet {
-    let prefix = attrs.hidelines.clone().or_else(|| config.hidelines.clone());
+    // mdBook hides lines of Python blocks only: a console session keeps its
+    // `~` lines (`>>> print("~/x")`), unless the block names a prefix.
+    let prefix = match mode {
+        Mode::Exec => attrs.hidelines.clone().or_else(|| config.hidelines.clone()),
+        Mode::Pycon => attrs.hidelines.clone(),
+    };
     let (code, hidden) = unhide(&fence.body, prefix.as_deref());
-    let skip = if attrs.norun {
+    // A block indented as a whole (copied from a list or a docstring) runs
+    // as Python would read it dedented.
+    let indented = code
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .all(|l| l.starts_with([' ', '\t']));
+    let code = if mode == Mode::Exec && indented {
+        textwrap::dedent(&code)
+    } else {
+        code
+    };
+    let unchecked = mode == Mode::Pycon && !code.lines().any(|l| l.trim_start().starts_with(">>>"));
+    let skip = if unchecked {
+        Some(Skip::Unchecked)
+    } else if attrs.norun {
         Some(Skip::NoRun)
     } else if config.run == RunMode::Marked && !attrs.run {
         Some(Skip::NotMarked)
@@ -388,15 +501,71 @@ pub fn browser_blocker(code: &str) -> Option<&'static str> {
     None
 }
 
-fn parse_attrs(file: &Path, fence: &Fence) -> Result<Attrs, Vec<Diagnostic>> {
+/// Other tools' attributes: `{test="skip" lint="skip"}` (pytest-examples,
+/// MkDocs, Quarto) and quoted `name="value"` words the plugin does not know
+/// (`title="x.py"`). The ones with a meaning here are taken (`test="skip"`:
+/// not run; `requires="3.10"`: `min-python`; `group=`: `session=`); the
+/// others are ignored and named once in the build summary.
+fn foreign(attrs: &mut Attrs, name: &str, value: &str, notes: &mut Notes) {
+    match (name, value) {
+        ("test", "skip") => attrs.norun = true,
+        ("requires", v) if parse_version(v).is_some() => attrs.min_python = parse_version(v),
+        ("group", v) if !v.is_empty() => {
+            let v: String = v
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            attrs.session = Some(v);
+        }
+        _ => {
+            notes.ignored.insert(if value.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name}={value}")
+            });
+        }
+    }
+}
+
+/// Split an info string into the plugin's part and the words of a `{...}`
+/// attribute block (braces removed).
+fn split_braces(info: &str) -> (String, Vec<String>) {
+    match (info.find('{'), info.rfind('}')) {
+        (Some(a), Some(b)) if a < b => (
+            format!("{} {}", &info[..a], &info[b + 1..]),
+            info_words(&info[a + 1..b]),
+        ),
+        _ => (info.to_string(), Vec::new()),
+    }
+}
+
+fn parse_attrs(file: &Path, fence: &Fence, notes: &mut Notes) -> Result<Attrs, Vec<Diagnostic>> {
     let mut attrs = Attrs::default();
     let mut errors = Vec::new();
-    let words = info_words(&fence.info);
+    let (plain, braced) = split_braces(&fence.info);
+    for word in &braced {
+        let (name, value) = word.split_once('=').unwrap_or((word, ""));
+        foreign(&mut attrs, name, value.trim_matches('"'), notes);
+    }
+    let words = info_words(&plain);
     for word in words.iter().skip(1).map(String::as_str) {
         let (name, value) = match word.split_once('=') {
             Some((n, v)) => (n, Some(v)),
             None => (word, None),
         };
+        let known = ATTRIBUTES.iter().any(|a| a.trim_end_matches('=') == name);
+        if let Some(v) =
+            value.filter(|v| !known && v.len() >= 2 && v.starts_with('"') && v.ends_with('"'))
+        {
+            foreign(&mut attrs, name, v.trim_matches('"'), notes);
+            continue;
+        }
         let err = |msg: String, help: &str| {
             Diagnostic::error(file, fence.line, msg).with_help(help.to_string())
         };
@@ -571,14 +740,19 @@ mod tests {
             hidelines: Some("~".into()),
             ..Config::default()
         };
-        plan(
+        let (p, problems) = plan(
             Path::new("book/c.md"),
             "c.md",
             text,
             &scan(text),
             &config,
             (3, 11),
-        )
+        );
+        if problems.is_empty() {
+            Ok(p)
+        } else {
+            Err(problems)
+        }
     }
 
     #[test]
@@ -657,6 +831,43 @@ mod tests {
             None
         );
         assert_eq!(browser_blocker("import asyncio\n"), None);
+    }
+
+    #[test]
+    fn other_tools_attributes_are_understood_or_ignored() {
+        let text = "```python {test=\"skip\" lint=\"skip\"}\nx\n```\n\n```py title=\"x.py\" requires=\"3.12\"\ny\n```\n\n```python3 {group=\"a b\"}\nz\n```\n";
+        let p = plan_text(text).unwrap();
+        assert_eq!(p.snippets[0].skip, Some(Skip::NoRun));
+        assert_eq!(p.snippets[1].skip, Some(Skip::MinPython(3, 12)));
+        assert_eq!(p.snippets[2].attrs.session.as_deref(), Some("a-b"));
+        assert_eq!(
+            p.notes.lines(),
+            vec!["other tools' block attributes ignored: `lint=skip`, `title=x.py`"]
+        );
+    }
+
+    #[test]
+    fn a_bad_block_is_left_out_and_the_rest_planned() {
+        let text = "```python,noruns\nx\n```\n\n```python\ny\n```\n";
+        let (p, problems) = plan(
+            Path::new("c.md"),
+            "c.md",
+            text,
+            &scan(text),
+            &Config::default(),
+            (3, 11),
+        );
+        assert_eq!(problems.len(), 1);
+        assert_eq!(p.snippets.len(), 1);
+        assert_eq!(p.snippets[0].code, "y\n");
+    }
+
+    #[test]
+    fn indented_blocks_run_dedented_and_consoles_keep_tildes() {
+        let p = plan_text("```python\n    x = 1\n    if x:\n        print(x)\n```\n\n```pycon\n>>> print('~a')\n~a\n```\n").unwrap();
+        assert_eq!(p.snippets[0].code, "x = 1\nif x:\n    print(x)\n");
+        assert_eq!(p.notes.dedented, 1);
+        assert_eq!(p.snippets[1].code, ">>> print('~a')\n~a\n");
     }
 
     #[test]

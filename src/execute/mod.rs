@@ -67,7 +67,16 @@ pub struct Example {
     pub line: usize,
     pub source: String,
     pub want: String,
+    /// What doctest compared: the statement's stdout, and the traceback
+    /// (as the REPL shows it) when it raised.
     pub got: String,
+    /// doctest's verdict (its runner and `OutputChecker`).
+    #[serde(default)]
+    pub ok: bool,
+    /// The session cannot be read as doctest reads it (a prompt without its
+    /// space): what is wrong, in doctest's words. Nothing of it ran.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// Why a program has no normal result.

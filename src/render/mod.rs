@@ -264,7 +264,17 @@ fn html_snippet(
     nl: &str,
 ) -> (Option<serde_json::Value>, Shown) {
     if s.mode == Mode::Pycon {
-        return (None, Shown::Nothing);
+        // A wrong transcript published under `on-mismatch = "warn"`: its diff.
+        return match verdict.and_then(|v| v.warning.as_deref()) {
+            Some(w) => (
+                None,
+                Shown::Html(html::warning(
+                    "mdbook-python: this console session does not match what Python prints",
+                    w,
+                )),
+            ),
+            None => (None, Shown::Nothing),
+        };
     }
     let (output, author) = match (&s.skip, verdict) {
         (Some(_), _) => (s.expected.as_ref().map(|e| e.text.as_str()), true),

@@ -429,3 +429,75 @@ fn an_included_pycon_session_is_checked_at_the_included_line() {
         ]
     );
 }
+
+#[test]
+fn a_prompt_without_its_space_is_named_not_fatal() {
+    let t = BookTest::chapter(
+        "# A\n\n```pycon\n>>> 1\n1\n>>>print(1)\n1\n```\n\n```python\nprint('still runs')\n```\n\n```output\nstill runs\n```\n",
+    );
+    assert_eq!(
+        t.errors(),
+        vec!["error: this console session cannot be run: doctest reads this line as one that lacks blank after >>>: '>>>print(1)'\n  --> src/a.md:6\n   = help: put a space after the prompt, as Python's prompt shows it: `>>> print(1)`, `... x`".to_string()]
+    );
+}
+
+#[test]
+fn a_python_block_written_as_a_console_session_is_one() {
+    let t = BookTest::chapter(
+        "# A\n\n```python\n>>> print(\"~/projects\")\n~/projects\n>>> 1 + 1\n3\n```\n",
+    );
+    let (report, _) = t.run("html", mdbook_python::Mode::Build);
+    let errors: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        errors,
+        vec!["error: the output of this `>>>` statement does not match\n  --> src/a.md:6\n   | --- expected\n   | +++ actual\n   | @@ -1 +1 @@\n   | -3\n   | +2\n   = help: fix the lines under the statement, or run `mdbook-python bless` to write the real output".to_string()]
+    );
+    assert_eq!(
+        report.notes.lines(),
+        vec![
+            "1 console session found in python blocks (a first line starting with `>>> `), checked as doctest runs them"
+        ]
+    );
+}
+
+#[test]
+fn an_ipython_transcript_is_reported_unchecked() {
+    let t = BookTest::chapter("# A\n\n```pycon\nIn [1]: 1 + 1\nOut[1]: 3\n```\n");
+    assert_eq!(
+        t.errors(),
+        vec!["warning: this console session has no `>>>` prompt, so it is not checked: `In [1]: 1 + 1`\n  --> src/a.md:4\n   = help: write it as Python's prompt shows it (`>>> ` before each statement), or make it a ```text block".to_string()]
+    );
+}
+
+#[test]
+fn a_wrong_transcript_is_published_with_its_diff_under_warn() {
+    let toml = BOOK_TOML.replace("jobs = 2", "on-mismatch = \"warn\"");
+    let t = BookTest::with(&toml, &[("a.md", "# A\n\n```pycon\n>>> 2 * 3\n7\n```\n")]);
+    t.build().unwrap();
+    let html = t.main_html("a.md");
+    assert!(
+        html.contains("<strong>mdbook-python: this console session does not match what Python prints</strong>\n<pre><code class=\"nohighlight\">--- expected\n+++ actual\n@@ -1 +1 @@\n-7\n+6</code></pre>"),
+        "{html}"
+    );
+}
+
+#[test]
+fn a_planning_error_drops_its_block_only() {
+    let t = BookTest::chapter(
+        "# A\n\n```python,noruns\nx\n```\n\n```python {test=\"skip\" lint=\"skip\"}\nnot python\n```\n\n```python\nprint(1)\n```\n\n```output\n2\n```\n",
+    );
+    let errors = t.errors();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].starts_with("error: unknown attribute `noruns` on a Python block\n  --> src/a.md:3\n   = help: did you mean `norun`?"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].starts_with(
+            "error: the output block does not match what the snippet prints\n  --> src/a.md:15\n"
+        ),
+        "{}",
+        errors[1]
+    );
+}
