@@ -505,6 +505,8 @@ mod tests {
             skip: None,
             no_browser: None,
             timeout: 10.0,
+            dedented: false,
+            text_under: None,
         }
     }
 

@@ -148,6 +148,11 @@ pub struct Snippet {
     pub no_browser: Option<String>,
     /// Seconds allowed.
     pub timeout: f64,
+    /// Indented as a whole: `code` is dedented.
+    pub dedented: bool,
+    /// A ```text block right under it (no `output` block): other tools'
+    /// way of showing output. Not owned; checked with a warning only.
+    pub text_under: Option<Attached>,
 }
 
 /// A chapter's plan.
@@ -259,12 +264,7 @@ pub fn plan(
             };
             let mut snippet =
                 snippet_of(plan.snippets.len(), i, mode, fence, attrs, config, python);
-            if mode == Mode::Exec
-                && snippet.code.lines().zip(fence.body.lines()).any(|(a, b)| {
-                    let b = b.trim_end_matches('\r');
-                    !a.is_empty() && a.len() < b.len() && b.ends_with(a)
-                })
-            {
+            if snippet.dedented {
                 plan.notes.dedented += 1;
             }
             if snippet.skip == Some(Skip::Unchecked) {
@@ -328,6 +328,18 @@ pub fn plan(
                     plan.consumed.push(j);
                     j += 1;
                 }
+            }
+            if snippet.expected.is_none()
+                && j < fences.len()
+                && fences[j].lang() == "text"
+                && adjacent(text, &fences[j - 1], &fences[j])
+            {
+                snippet.text_under = Some(Attached {
+                    text: fences[j].body.clone(),
+                    line: fences[j].line,
+                    fence: j,
+                    ellipsis: true,
+                });
             }
             if mode == Mode::Pycon && (snippet.stdin.is_some() || snippet.expected.is_some()) {
                 errors.push(
@@ -400,7 +412,8 @@ fn snippet_of(
         .lines()
         .filter(|l| !l.trim().is_empty())
         .all(|l| l.starts_with([' ', '\t']));
-    let code = if mode == Mode::Exec && indented {
+    let dedented = mode == Mode::Exec && indented && !code.trim().is_empty();
+    let code = if dedented {
         textwrap::dedent(&code)
     } else {
         code
@@ -440,6 +453,8 @@ fn snippet_of(
         expected: None,
         skip,
         no_browser,
+        dedented,
+        text_under: None,
     }
 }
 

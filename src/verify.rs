@@ -158,6 +158,21 @@ pub fn verify(
             });
         }
     }
+    // A ```text block under the snippet (how other tools show output) that
+    // contradicts what it prints: a warning only, the author may mean
+    // something else by it.
+    if let Some(text) = &snippet.text_under
+        && snippet.expected.is_none()
+        && !snippet.attrs.nondeterministic
+        && outcome.exception.is_none()
+        && !ellipsis_matches(&text.text, &shown)
+    {
+        v.diagnostics.push(
+            Diagnostic::warning(file, text.line, "the ```text block under this snippet does not match what it prints")
+                .with_detail(diff(&text.text, &shown))
+                .with_help("make it an ```output block to have it checked (and written by bless), fix it, or put a line of prose between them if it shows something else"),
+        );
+    }
     v.shown = (!shown.is_empty()).then_some(shown);
     v
 }

@@ -501,3 +501,20 @@ fn a_planning_error_drops_its_block_only() {
         errors[1]
     );
 }
+
+#[test]
+fn a_text_block_contradicting_the_output_is_a_warning() {
+    let t = BookTest::chapter(
+        "# A\n\n```python3\nprint('real')\n```\n\n```text\nwritten\n```\n\n```py\n    print('same')\n```\n\n```text\nsame\n```\n",
+    );
+    let (report, _) = t.run("html", mdbook_python::Mode::Build);
+    let all: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        all,
+        vec!["warning: the ```text block under this snippet does not match what it prints\n  --> src/a.md:7\n   | --- expected\n   | +++ actual\n   | @@ -1 +1 @@\n   | -written\n   | +real\n   = help: make it an ```output block to have it checked (and written by bless), fix it, or put a line of prose between them if it shows something else".to_string()]
+    );
+    assert_eq!(
+        report.notes.lines(),
+        vec!["1 code block indented as a whole ran dedented"]
+    );
+}
