@@ -353,7 +353,9 @@ pub fn plan(
         }
         if lang == "output" || lang == "stdin" {
             errors.push(
-                Diagnostic::error(file, fence.line, format!("this `{lang}` block does not follow a Python block"))
+                // Other tools use `output` as a plain text language: shown
+                // as written, and said so, but never fatal.
+                Diagnostic::warning(file, fence.line, format!("this `{lang}` block does not follow a Python block, so nothing checks it"))
                     .with_help("put it right under a ```python block (only blank lines between), or use ```text to show text"),
             );
         }
@@ -539,11 +541,7 @@ fn foreign(attrs: &mut Attrs, name: &str, value: &str, notes: &mut Notes) {
             attrs.session = Some(v);
         }
         _ => {
-            notes.ignored.insert(if value.is_empty() {
-                name.to_string()
-            } else {
-                format!("{name}={value}")
-            });
+            notes.ignored.insert(name.to_string());
         }
     }
 }
@@ -790,7 +788,7 @@ mod tests {
         let e = plan_text("```python\nprint(1)\n```\n\nprose\n\n```output\n1\n```\n").unwrap_err();
         assert_eq!(
             e[0].message,
-            "this `output` block does not follow a Python block"
+            "this `output` block does not follow a Python block, so nothing checks it"
         );
         assert_eq!(e[0].line, 7);
     }
@@ -857,7 +855,7 @@ mod tests {
         assert_eq!(p.snippets[2].attrs.session.as_deref(), Some("a-b"));
         assert_eq!(
             p.notes.lines(),
-            vec!["other tools' block attributes ignored: `lint=skip`, `title=x.py`"]
+            vec!["other tools' block attributes ignored: `lint`, `title`"]
         );
     }
 

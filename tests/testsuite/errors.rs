@@ -128,7 +128,7 @@ fn a_bad_timeout_value() {
 fn an_output_block_without_a_python_block() {
     assert_eq!(
         first_error("# A\n\n```output\nhello\n```\n"),
-        "error: this `output` block does not follow a Python block\n  --> src/a.md:3\n   = help: put it right under a ```python block (only blank lines between), or use ```text to show text"
+        "warning: this `output` block does not follow a Python block, so nothing checks it\n  --> src/a.md:3\n   = help: put it right under a ```python block (only blank lines between), or use ```text to show text"
     );
 }
 
