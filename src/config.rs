@@ -111,6 +111,9 @@ pub struct Config {
     /// `pyodide.loadPackage`) and URLs of pure-Python wheels (installed with
     /// micropip; relative URLs are relative to the book's root).
     pub packages: Vec<String>,
+    /// `quiz-language`: the language of quiz `Tracing` programs that name
+    /// none (default `python`); programs in another language are not run.
+    pub quiz_language: String,
 }
 
 impl Default for Config {
@@ -137,6 +140,7 @@ impl Default for Config {
             hidelines: None,
             figure_format: "svg".into(),
             packages: Vec::new(),
+            quiz_language: "python".into(),
         }
     }
 }
@@ -162,6 +166,7 @@ const KEYS: &[&str] = &[
     "network",
     "browser-check",
     "browser-check-pyodide",
+    "quiz-language",
     "labels",
     "command",
     "renderers",
@@ -292,6 +297,15 @@ impl Config {
                     None => errors.push(bad(
                         "a list of Pyodide package names and wheel URLs, e.g. `[\"numpy\", \"wheels/mylib-1.0-py3-none-any.whl\"]`",
                     )),
+                },
+                "quiz-language" => match value.as_str() {
+                    Some(v)
+                        if !v.is_empty()
+                            && v.chars().all(|c| c.is_alphanumeric() || "+-_#".contains(c)) =>
+                    {
+                        config.quiz_language = v.to_lowercase()
+                    }
+                    _ => errors.push(bad("a language name, e.g. \"python\" or \"rust\"")),
                 },
                 "network" => match value.as_str() {
                     Some(v @ ("loopback" | "host")) => config.network = v.to_string(),

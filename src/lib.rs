@@ -443,12 +443,24 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     for (i, ch) in chapters.iter_mut().enumerate() {
         let source_dir = Path::new(&ch.source).parent().unwrap_or(Path::new(""));
         let place = quizzes::ChapterPlace {
+            quiz_language: &config.quiz_language,
             file: &ch.file,
             source: &ch.source,
             dir_on_disk: root.join(&ctx.config.book.src).join(source_dir),
             dir_display: src.join(source_dir),
         };
         let (planned, mut quiz_errors) = quizzes::plan(ch.scanned(), &place);
+        for q in planned.iter().flat_map(|p| &p.quiz.questions) {
+            if let quiz::Kind::Tracing(t) = &q.kind
+                && !t.is_python()
+            {
+                *report
+                    .notes
+                    .quiz_unrun
+                    .entry(t.language.clone())
+                    .or_default() += 1;
+            }
+        }
         if ch.cached.is_some() {
             // Its quizzes still take part in the book-wide id check.
             ch.quizzes = planned;

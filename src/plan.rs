@@ -89,6 +89,9 @@ pub struct Notes {
     /// Uniformly indented blocks run dedented.
     #[serde(default)]
     pub dedented: usize,
+    /// Quiz `Tracing` programs in other languages (not run), by language.
+    #[serde(default)]
+    pub quiz_unrun: std::collections::BTreeMap<String, usize>,
 }
 
 impl Notes {
@@ -96,6 +99,9 @@ impl Notes {
         self.console_in_python += other.console_in_python;
         self.ignored.extend(other.ignored.iter().cloned());
         self.dedented += other.dedented;
+        for (language, n) in &other.quiz_unrun {
+            *self.quiz_unrun.entry(language.clone()).or_default() += n;
+        }
     }
 
     /// The summary's note lines.
@@ -113,6 +119,15 @@ impl Notes {
             out.push(format!(
                 "{} indented as a whole ran dedented",
                 plural(self.dedented, "code block", "code blocks")
+            ));
+        }
+        if !self.quiz_unrun.is_empty() {
+            let n: usize = self.quiz_unrun.values().sum();
+            let languages: Vec<&str> = self.quiz_unrun.keys().map(String::as_str).collect();
+            out.push(format!(
+                "{} in {} not run (answers taken as written)",
+                plural(n, "quiz program", "quiz programs"),
+                languages.join(", ")
             ));
         }
         if !self.ignored.is_empty() {
