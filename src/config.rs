@@ -114,6 +114,9 @@ pub struct Config {
     /// `quiz-language`: the language of quiz `Tracing` programs that name
     /// none (default `python`); programs in another language are not run.
     pub quiz_language: String,
+    /// `inline-output = "pytest-examples"`: `#>` comments under a `print()`
+    /// are checked against what it printed.
+    pub inline_output: bool,
 }
 
 impl Default for Config {
@@ -141,6 +144,7 @@ impl Default for Config {
             figure_format: "svg".into(),
             packages: Vec::new(),
             quiz_language: "python".into(),
+            inline_output: false,
         }
     }
 }
@@ -167,6 +171,7 @@ const KEYS: &[&str] = &[
     "browser-check",
     "browser-check-pyodide",
     "quiz-language",
+    "inline-output",
     "labels",
     "command",
     "renderers",
@@ -306,6 +311,11 @@ impl Config {
                         config.quiz_language = v.to_lowercase()
                     }
                     _ => errors.push(bad("a language name, e.g. \"python\" or \"rust\"")),
+                },
+                "inline-output" => match value.as_str() {
+                    Some("pytest-examples") => config.inline_output = true,
+                    Some("none") => config.inline_output = false,
+                    _ => errors.push(bad("\"pytest-examples\" or \"none\"")),
                 },
                 "network" => match value.as_str() {
                     Some(v @ ("loopback" | "host")) => config.network = v.to_string(),

@@ -507,6 +507,7 @@ mod tests {
             timeout: 10.0,
             dedented: false,
             text_under: None,
+            inline: vec![],
         }
     }
 

@@ -168,6 +168,96 @@ pub struct Snippet {
     /// A ```text block right under it (no `output` block): other tools'
     /// way of showing output. Not owned; checked with a warning only.
     pub text_under: Option<Attached>,
+    /// pytest-examples' `#>` comments (`inline-output`), in code order.
+    pub inline: Vec<Inline>,
+}
+
+/// A run of `#> text` comment lines in a block's code: what the `print()`
+/// calls above it (since the previous run) print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inline {
+    /// 0-based code lines: the region whose prints it shows, and the run.
+    pub from: usize,
+    pub first: usize,
+    pub count: usize,
+    /// The comment's indentation (bless writes it back).
+    pub indent: String,
+    /// The expected output: the comments without `#> `, one line each.
+    pub text: String,
+    /// Written as pytest-examples writes long output: a `"""` string
+    /// statement, its lines indented like the quotes.
+    pub quoted: bool,
+}
+
+/// The `#>` runs of `code`, and the `"""` strings that pytest-examples
+/// writes for long output (a bare `"""` line after a statement that does
+/// not open a block or continue an expression).
+fn inline_runs(code: &str) -> Vec<Inline> {
+    let lines: Vec<&str> = code.lines().collect();
+    let mut runs: Vec<Inline> = Vec::new();
+    let mut from = 0;
+    let mut i = 0;
+    // Inside a triple-quoted string that the code opened.
+    let mut in_string = false;
+    while i < lines.len() {
+        let line = lines[i];
+        let t = line.trim_start();
+        let indent = &line[..line.len() - t.len()];
+        let after_statement = lines[..i]
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| !l.trim_end().ends_with([':', '(', '[', '{', ',', '=', '\\']));
+        if !in_string
+            && t.trim_end() == "\"\"\""
+            && after_statement
+            && let Some(end) = (i + 1..lines.len()).find(|&k| lines[k].trim() == "\"\"\"")
+        {
+            let text: String = lines[i + 1..end]
+                .iter()
+                .map(|l| format!("{}\n", l.strip_prefix(indent).unwrap_or(l.trim_start())))
+                .collect();
+            runs.push(Inline {
+                from,
+                first: i,
+                count: end - i + 1,
+                indent: indent.to_string(),
+                text,
+                quoted: true,
+            });
+            from = end + 1;
+            i = end + 1;
+            continue;
+        }
+        i += 1;
+        if line.matches("\"\"\"").count() % 2 == 1 {
+            in_string = !in_string;
+        }
+        let Some(rest) = t.strip_prefix("#>").filter(|_| !in_string) else {
+            continue;
+        };
+        let i = i - 1;
+        let rest = rest.strip_prefix(' ').unwrap_or(rest);
+        match runs.last_mut() {
+            Some(r) if !r.quoted && r.first + r.count == i => {
+                r.count += 1;
+                r.text.push_str(rest);
+                r.text.push('\n');
+            }
+            _ => {
+                runs.push(Inline {
+                    from,
+                    first: i,
+                    count: 1,
+                    indent: indent.to_string(),
+                    text: format!("{rest}\n"),
+                    quoted: false,
+                });
+            }
+        }
+        from = i + 1;
+    }
+    runs
 }
 
 /// A chapter's plan.
@@ -212,6 +302,8 @@ pub struct Program {
     pub stdin: Option<String>,
     pub timeout: f64,
     pub limit: usize,
+    /// Record each `print()` with its line (`#>` comments are checked).
+    pub inline: bool,
 }
 
 /// Programs run in order in one namespace, on one worker.
@@ -457,6 +549,11 @@ fn snippet_of(
             )
         })
     };
+    let inline = if config.inline_output && mode == Mode::Exec {
+        inline_runs(&code)
+    } else {
+        Vec::new()
+    };
     Snippet {
         index,
         fence: fence_index,
@@ -472,6 +569,7 @@ fn snippet_of(
         no_browser,
         dedented,
         text_under: None,
+        inline,
     }
 }
 
@@ -739,6 +837,7 @@ pub fn jobs(chapter: usize, plan: &ChapterPlan, config: &Config) -> Vec<Job> {
             stdin: s.stdin.as_ref().map(|a| a.text.replace("\r\n", "\n")),
             timeout: s.timeout,
             limit: config.output_limit,
+            inline: !s.inline.is_empty(),
         };
         match &s.attrs.session {
             Some(name) => match sessions.iter().find(|(n, _)| n == name) {
@@ -896,6 +995,16 @@ mod tests {
         assert_eq!(p.snippets[0].code, "x = 1\nif x:\n    print(x)\n");
         assert_eq!(p.notes.dedented, 1);
         assert_eq!(p.snippets[1].code, ">>> print('~a')\n~a\n");
+    }
+
+    #[test]
+    fn inline_runs_skip_strings_and_docstrings() {
+        let code = "def f():\n    \"\"\"\n    doc\n    \"\"\"\nx = \"\"\"\n#> not\n\"\"\"\nprint(x)\n\"\"\"\nout\n\"\"\"\nprint(1)\n#> 1\n";
+        let runs = inline_runs(code);
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        assert_eq!((runs[0].first, runs[0].count, runs[0].quoted), (8, 3, true));
+        assert_eq!(runs[0].text, "out\n");
+        assert_eq!((runs[1].from, runs[1].first), (11, 12));
     }
 
     #[test]

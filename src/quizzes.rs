@@ -123,6 +123,7 @@ pub fn jobs(chapter: usize, quizzes: &[Planned], timeout: f64, limit: usize) -> 
                     stdin: None,
                     timeout,
                     limit,
+                    inline: false,
                 }],
             });
         }

@@ -3,6 +3,8 @@
 //! show under it and the diagnostics, with unified diffs. Pure. A session's
 //! statements come back with doctest's own verdict (the worker runs them
 //! through `doctest.DocTestRunner`); this module only reports them.
+//! pytest-examples' `#>` runs are compared with what the prints above them
+//! printed (`Outcome::prints`).
 
 use crate::config::OnMismatch;
 use crate::diagnostics::Diagnostic;
@@ -37,6 +39,9 @@ pub enum Fix {
     /// The output block does not match, but the snippet raised an exception
     /// its block does not mark with `raises=`: bless leaves the block.
     Raised(String),
+    /// `#>` comment runs that do not match: (1-based Markdown line of the
+    /// run's first line, the run, what the prints above it printed).
+    Inline(Vec<(usize, crate::plan::Inline, String)>),
 }
 
 /// Check one snippet's outcome.
@@ -157,6 +162,36 @@ pub fn verify(
                 _ => Fix::Output(shown.clone()),
             });
         }
+    }
+    // pytest-examples' `#>` comments: each run shows what the prints since
+    // the previous run printed.
+    let mut inline_fixes = Vec::new();
+    if outcome.exception.is_none() {
+        for run in &snippet.inline {
+            let printed: String = outcome
+                .prints
+                .iter()
+                .filter(|(line, _)| (run.from + 1..=run.first).contains(line))
+                .map(|(_, text)| text.as_str())
+                .collect();
+            if normalize(&run.text) != normalize(&printed) {
+                let line = snippet.line + run.first;
+                let d = Diagnostic::error(
+                    file,
+                    line,
+                    "the `#>` lines here do not match what the code above them prints",
+                )
+                .with_detail(diff(&run.text, &printed))
+                .with_help(
+                    "fix the `#>` lines, or run `mdbook-python bless` to write the real output",
+                );
+                push_mismatch(&mut v, d, on_mismatch);
+                inline_fixes.push((line, run.clone(), printed));
+            }
+        }
+    }
+    if v.fix.is_none() && !inline_fixes.is_empty() {
+        v.fix = Some(Fix::Inline(inline_fixes));
     }
     // A ```text block under the snippet (how other tools show output) that
     // contradicts what it prints: a warning only, the author may mean

@@ -147,6 +147,7 @@ pub fn key(interpreter: &Interpreter, job: &Job, figure_format: &str) -> String 
             Mode::Pycon => b"pycon",
         });
         field(p.code.as_bytes());
+        field(&[p.inline as u8]);
         // The file name and line appear in tracebacks.
         field(p.file.as_os_str().as_encoded_bytes());
         field(&(p.line as u64).to_le_bytes());
@@ -343,6 +344,7 @@ mod tests {
                 stdin: None,
                 timeout: 10.0,
                 limit: 100,
+                inline: false,
             }],
         }
     }
@@ -428,6 +430,7 @@ mod tests {
             examples: vec![],
             failure: None,
             rich: vec![],
+            prints: vec![],
             cached: false,
         };
         cache.put(&k, std::slice::from_ref(&o));

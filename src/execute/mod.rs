@@ -108,6 +108,11 @@ pub struct Outcome {
     /// Figures and rich displays, in output order (`Rich::at`).
     #[serde(default)]
     pub rich: Vec<Rich>,
+    /// For `inline-output = "pytest-examples"`: what each `print()` to
+    /// stdout printed, with the 1-based program line of the call (the
+    /// innermost frame in the program).
+    #[serde(default)]
+    pub prints: Vec<(usize, String)>,
     /// Came from the cache rather than a run.
     #[serde(skip)]
     pub cached: bool,
@@ -122,6 +127,7 @@ impl Outcome {
             examples: Vec::new(),
             failure: Some(failure),
             rich: Vec::new(),
+            prints: Vec::new(),
             cached: false,
         }
     }

@@ -556,11 +556,35 @@ def _left_running(name):
     return "a non-daemon thread (%s) is still running, so as a script it would never exit" % name
 
 
+def _recording_print(filename, first, prints):
+    """A print() that also records what it writes to stdout and the line
+    of the program that called it (the innermost frame in the program), as
+    pytest-examples attributes output to `#>` comments."""
+    real = builtins.print
+
+    def print(*args, sep=" ", end="\n", file=None, flush=False):
+        if file is None or file is sys.stdout:
+            f = sys._getframe(1)
+            while f is not None and f.f_code.co_filename != filename:
+                f = f.f_back
+            buf = io.StringIO()
+            real(*args, sep=sep, end=end, file=buf)
+            if f is not None:
+                prints.append([f.f_lineno - first + 1, buf.getvalue()])
+        real(*args, sep=sep, end=end, file=file, flush=flush)
+
+    return print
+
+
 def _program(ns, p, last):
     """Run one program; tell the template how it ended."""
     import time
 
     filename = p["file"]
+    prints = []
+    saved_print = builtins.print
+    if p.get("inline"):
+        builtins.print = _recording_print(filename, p["line"], prints)
     sys.stdin = io.StringIO(p.get("stdin") or "")
     timeout = float(p.get("timeout", 10))
     end = time.monotonic() + timeout
@@ -603,9 +627,11 @@ def _program(ns, p, last):
         _figures(close_only=True)
     except Exception:
         pass
+    builtins.print = saved_print
     _flush()
     if os.getpid() != _ctl["pid"]:
         os._exit(1 if reply["exception"] else 0)  # a forked child ends as a script's would
+    reply["prints"] = prints
     _tell(reply)
 
 
@@ -830,7 +856,10 @@ def _job(req):
             if exc is not None and current.mark is not None:
                 exc["output_len"] = current.mark
             left = msg.get("left_running")
-            results.append({"output": current.text(), "truncated": current.truncated,
+            prints = msg.get("prints") if isinstance(msg.get("prints"), list) else []
+            prints = [[x[0], x[1]] for x in prints if isinstance(x, list) and len(x) == 2
+                      and isinstance(x[0], int) and x[0] >= 0 and isinstance(x[1], str)]
+            results.append({"prints": prints, "output": current.text(), "truncated": current.truncated,
                             "exception": exc, "timed_out": bool(msg.get("timed_out")),
                             "examples": current.examples, "rich": current.rich,
                             "left_running": left if isinstance(left, str) else None})
