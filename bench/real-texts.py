@@ -3,6 +3,8 @@
 
     bench/real-texts.py BINARY OUT_DIR NAME=GIT_DIR:GLOB[,GLOB...] ...
 
+(a NAME ending in `+inline` sets `inline-output = "pytest-examples"`)
+
 For each text: copy the Markdown files matching the globs (from the HEAD of
 a bare git directory, e.g. one the `fetch` tool brought) into a fresh book
 under OUT_DIR/NAME (never into this repository), run `BINARY check` on it,
@@ -57,6 +59,8 @@ def book(name, git_dir, globs, out):
         fh.write("\n".join(summary) + "\n")
     with open(os.path.join(root, "book.toml"), "w") as fh:
         fh.write('[book]\ntitle = "%s"\n\n[preprocessor.python]\ntimeout = 5\n' % name)
+        if name.endswith("+inline"):  # pytest-examples' #> comments checked
+            fh.write('inline-output = "pytest-examples"\n')
     return root, len(chosen), blocks
 
 

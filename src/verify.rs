@@ -110,7 +110,11 @@ pub fn verify(
             Diagnostic::error(
                 file,
                 md_line(e.line),
-                format!("this snippet raised {}: {}", e.name, first_line(&e.message)),
+                format!(
+                    "this snippet raised {}: {}",
+                    shown_name(e),
+                    first_line(&e.message)
+                ),
             )
             .with_detail(outcome.output.trim_end().to_string())
             .with_help(raised_help(e)),
@@ -121,14 +125,14 @@ pub fn verify(
                 md_line(e.line),
                 format!(
                     "this snippet should raise {want}, but it raised {}: {}",
-                    e.name,
+                    shown_name(e),
                     first_line(&e.message)
                 ),
             )
             .with_detail(outcome.output.trim_end().to_string())
             .with_help(format!(
                 "change the attribute to `raises={}`, or fix the code",
-                e.name
+                shown_name(e)
             )),
         ),
         (Some(want), None) => v.diagnostics.push(
@@ -155,9 +159,9 @@ pub fn verify(
                 .with_help("fix the output block, run `mdbook-python bless` to write the real output, or mark the block `nondeterministic` if it varies");
             push_mismatch(&mut v, d, on_mismatch);
             v.fix = Some(match (&snippet.attrs.raises, &outcome.exception) {
-                (None, Some(e)) => Fix::Raised(e.name.clone()),
+                (None, Some(e)) => Fix::Raised(shown_name(e)),
                 (Some(want), Some(e)) if !raised_matches(want, &e.mro, &e.qualname) => {
-                    Fix::Raised(e.name.clone())
+                    Fix::Raised(shown_name(e))
                 }
                 _ => Fix::Output(shown.clone()),
             });
@@ -239,7 +243,7 @@ fn malformed(file: &Path, line: usize, error: &str) -> Diagnostic {
 fn raised_help(e: &Raised) -> String {
     let accept = format!(
         "mark the block `raises={}` if the exception is the point",
-        e.name
+        shown_name(e)
     );
     if e.name == "BlockingIOError" && e.message.starts_with("[Errno 11]") {
         format!(
@@ -325,10 +329,43 @@ fn first_line(s: &str) -> &str {
 }
 
 /// Does an exception with these base-class names match `raises=want`?
-/// `want` may be a bare name (`ValueError`) or dotted (`json.JSONDecodeError`).
+/// `want` may be a bare name (`ValueError`) or dotted (`json.JSONDecodeError`,
+/// `curses.error`): then its module must be the exception's module or one
+/// of its packages, private modules named as their public ones
+/// (`_curses.error` is `curses.error`).
 pub fn raised_matches(want: &str, mro: &[String], qualname: &str) -> bool {
-    let bare = want.rsplit('.').next().unwrap_or(want);
-    mro.iter().any(|n| n == bare) && (!want.contains('.') || qualname.ends_with(bare))
+    let Some((module, bare)) = want.rsplit_once('.') else {
+        return mro.iter().any(|n| n == want);
+    };
+    let public = public_name(qualname);
+    let (raised_module, _) = public.rsplit_once('.').unwrap_or(("", &public));
+    mro.iter().any(|n| n == bare)
+        && (public == want
+            || raised_module == module
+            || raised_module.starts_with(&format!("{module}.")))
+}
+
+/// `_curses.error` -> `curses.error`: a module's private name as the
+/// public one (each component's leading underscore dropped).
+fn public_name(qualname: &str) -> String {
+    let (module, name) = qualname.rsplit_once('.').unwrap_or(("", qualname));
+    let module: Vec<&str> = module
+        .split('.')
+        .map(|m| m.trim_start_matches('_'))
+        .collect();
+    format!("{}.{name}", module.join("."))
+}
+
+/// How messages name an exception: its short name, or its qualified one
+/// when the short name says little on its own (`curses.error`, not
+/// `error`: a lowercase name of a module that is not builtins).
+fn shown_name(e: &Raised) -> String {
+    let builtin = e.qualname.starts_with("builtins.") || !e.qualname.contains('.');
+    if !builtin && e.name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        public_name(&e.qualname)
+    } else {
+        e.name.clone()
+    }
 }
 
 /// The output plus a visible note when it was cut.
@@ -463,6 +500,24 @@ mod tests {
             &mro,
             "json.decoder.JSONDecodeError"
         ));
+        assert!(!raised_matches(
+            "yaml.JSONDecodeError",
+            &mro,
+            "json.decoder.JSONDecodeError"
+        ));
+        let curses = vec!["error".to_string(), "Exception".into()];
+        assert!(raised_matches("curses.error", &curses, "_curses.error"));
+        assert!(!raised_matches("socket.error", &curses, "_curses.error"));
+        let e = Raised {
+            name: "error".into(),
+            qualname: "_curses.error".into(),
+            mro: curses,
+            message: "m".into(),
+            line: None,
+            output_len: None,
+            module: None,
+        };
+        assert_eq!(shown_name(&e), "curses.error");
     }
 
     #[test]

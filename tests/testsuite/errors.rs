@@ -518,3 +518,14 @@ fn a_text_block_contradicting_the_output_is_a_warning() {
         vec!["1 code block indented as a whole ran dedented"]
     );
 }
+
+#[test]
+fn qualified_exception_names_match_and_are_named() {
+    let t = BookTest::chapter(
+        "# A\n\n```python,raises=curses.error\nimport curses\nraise curses.error('boom')\n```\n\n```python\nimport curses\nraise curses.error('boom')\n```\n",
+    );
+    assert_eq!(
+        t.errors(),
+        vec!["error: this snippet raised curses.error: boom\n  --> src/a.md:10\n   | Traceback (most recent call last):\n   |   File \"src/a.md\", line 10, in <module>\n   |     raise curses.error('boom')\n   | _curses.error: boom\n   = help: fix the code, or mark the block `raises=curses.error` if the exception is the point".to_string()]
+    );
+}
