@@ -48,8 +48,28 @@ pub fn labelled_pre(class: &str, label: &str, body: &str, extra_attrs: &str) -> 
     format!(
         "<div class=\"{class}\"{extra_attrs}><div class=\"mdpy-label\">{}</div><pre><code class=\"nohighlight\">{}</code></pre></div>",
         text(label),
-        text(body)
+        coloured(body)
     )
+}
+
+/// Program output with terminal colours: each SGR sequence (`ESC[31m`)
+/// becomes a coloured span (`ansi-to-html`), and the text between them is
+/// escaped and made visible as by `text` (any other control sequence stays
+/// visible as control pictures).
+pub fn coloured(s: &str) -> String {
+    let pieces = super::sgr_pieces(s);
+    if pieces.len() < 2 {
+        return text(s);
+    }
+    let escaped: String = pieces
+        .iter()
+        .map(|(sgr, t)| if *sgr { t.to_string() } else { text(t) })
+        .collect();
+    ansi_to_html::Converter::new()
+        .skip_escape(true)
+        .convert(&escaped)
+        .map(|h| h.replace('\n', "&#10;"))
+        .unwrap_or_else(|_| text(s))
 }
 
 /// What a snippet shows besides text blocks (its data is in the chapter's
@@ -88,7 +108,7 @@ pub fn rich_output(label: &str, pieces: &[Piece]) -> String {
         match piece {
             Piece::Text(t) if !t.is_empty() => out.push_str(&format!(
                 "<pre><code class=\"nohighlight\">{}</code></pre>",
-                text(t)
+                coloured(t)
             )),
             Piece::Text(_) => {}
             Piece::Image(mime, data, alt) => out.push_str(&image(mime, data, alt)),

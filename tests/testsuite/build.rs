@@ -277,3 +277,22 @@ fn control_characters_and_progress_bars_show_visibly_without_html_errors() {
         vec!["a\u{2400}b\n100%\n\u{241b}[1mbold\u{241b}[0m \u{2421} \\x85\nXYcdef\n"]
     );
 }
+
+#[test]
+fn terminal_colours_in_output_are_coloured_spans() {
+    let t =
+        BookTest::chapter("# A\n\n```python\nprint('\\x1b[1;32mok\\x1b[0m done \\x1b[2K')\n```\n");
+    t.build().unwrap();
+    let html = t.main_html("a.md");
+    assert!(
+        html.contains("<pre><code class=\"nohighlight\"><b><span style=\"color:var(--green,#0a0)\">ok</span></b> done \u{241b}[2K\n</code></pre>"),
+        "{html}"
+    );
+    // A text renderer gets the text without the sequences.
+    let (_, texts) = t.run("markdown", mdbook_python::Mode::Build);
+    assert!(
+        texts[0].contains("```text\nok done \u{241b}[2K\n```"),
+        "{}",
+        texts[0]
+    );
+}
