@@ -115,7 +115,7 @@ fn bless_never_writes_a_traceback_over_an_output_block() {
 
 #[test]
 fn pytest_examples_inline_output_is_checked_and_blessed() {
-    let chapter = "# A\n\n```python {test=\"skip\" lint=\"skip\"}\nprint('never run')\n#> wrong, but not run\n```\n\n```py\nx = [1, 2]\nprint(x)\n#> [1, 2]\nfor i in x:\n    print(i)\n    #> 1\n    #> 3\nprint('a\\n\\nb')\n#> a\n#> b\ndef f():\n    \"\"\"\n    A docstring, not output.\n    \"\"\"\nprint('long')\n\"\"\"\nshort\n\"\"\"\n```\n";
+    let chapter = "# A\n\n```python {test=\"skip\" lint=\"skip\"}\nprint('never run')\n#> wrong, but not run\n```\n\n```py\nx = [1, 2]\nprint(x)\n#> [1, 2]\nfor i in x:\n    print(i)\n    #> 1\n    #> 3\nprint('a\\n\\nb')\n#> a\n#> b\ndef f():\n    \"\"\"\n    A docstring, not output.\n    \"\"\"\nprint('long')\n\"\"\"\nshort\n\"\"\"\nprint({'a': [1, 2]})\n\"\"\"\n{\n    'a': [\n        1,\n        2,\n    ],\n}\n\"\"\"\n```\n";
     let toml = crate::harness::BOOK_TOML.replace("jobs = 2", "inline-output = \"pytest-examples\"");
     let t = BookTest::with(&toml, &[("a.md", chapter)]);
     let errors = t.errors();
