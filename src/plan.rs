@@ -540,7 +540,11 @@ fn snippet_of(
             _ => None,
         }
     };
-    let no_browser = if attrs.nobrowser {
+    // A block that does not run at build time (`norun`, a fragment) does not
+    // run in the browser either: no Run button, and no note about it.
+    let no_browser = if matches!(skip, Some(Skip::NoRun | Skip::NotMarked | Skip::Unchecked)) {
+        None
+    } else if attrs.nobrowser {
         Some("This example runs only when the book is built, not in your browser.".to_string())
     } else {
         browser_blocker(&code).map(|what| {

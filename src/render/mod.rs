@@ -358,7 +358,7 @@ fn html_snippet(
     if let Some(raises) = &s.attrs.raises {
         put("raises", serde_json::json!(raises));
     }
-    if s.no_browser.is_some() {
+    if s.no_browser.is_some() || matches!(s.skip, Some(Skip::NoRun | Skip::NotMarked)) {
         put("browser", serde_json::json!(false));
     }
     if s.attrs.browser_differs {

@@ -298,3 +298,36 @@ fn terminal_colours_in_output_are_coloured_spans() {
         texts[0]
     );
 }
+
+#[test]
+fn blocks_that_do_not_run_get_no_run_button_and_no_note() {
+    let toml = crate::harness::BOOK_TOML.replace("jobs = 2", "run = \"marked\"");
+    let t = BookTest::with(
+        &toml,
+        &[(
+            "a.md",
+            "# A\n\n```python\nimport threading\n```\n\n```python,run\nprint(1)\n```\n\n```python,run,norun\nx\n```\n",
+        )],
+    );
+    assert_eq!(t.errors().len(), 1);
+    let t = BookTest::with(
+        &toml,
+        &[(
+            "a.md",
+            "# A\n\n```python\nimport threading\n```\n\n```python,run\nprint(1)\n```\n",
+        )],
+    );
+    t.build().unwrap();
+    assert_eq!(
+        t.chapter_data("a.md")["s"],
+        serde_json::json!([{"browser": false, "o": 0}, {}])
+    );
+    assert!(!t.main_html("a.md").contains("Runs at build time only"));
+    let t = BookTest::chapter("# A\n\n```python,norun\nimport subprocess\n```\n");
+    t.build().unwrap();
+    assert_eq!(
+        t.chapter_data("a.md")["s"],
+        serde_json::json!([{"browser": false, "o": 0}])
+    );
+    assert!(!t.main_html("a.md").contains("Runs at build time only"));
+}
