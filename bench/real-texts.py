@@ -17,7 +17,7 @@ import collections, fnmatch, json, os, re, shutil, subprocess, sys
 
 FENCE = re.compile(r"^\s*(?:>\s*)*(```+|~~~+)\s*\{?\.?(python3?|py3?|Python|pycon)\b", re.M)
 CAUSES = [
-    (r"^this snippet raised (\w+)", lambda m: "raised " + m.group(1)),
+    (r"^this snippet raised ([\w.]+)", lambda m: "raised " + m.group(1)),
     (r"^this snippet imports `", lambda m: "module not installed"),
     (r"^the output of this `>>>` statement", lambda m: "`>>>` output differs"),
     (r"^the output block does not match", lambda m: "output block differs"),
