@@ -490,10 +490,21 @@ def _run_pycon(ns, p):
             return self.last
 
     def tb_text(exc_info):
+        """The traceback as the REPL prints it: frames of `<stdin>` show no
+        source line (the REPL keeps none)."""
         tb = exc_info[2]
         while tb is not None and tb.tb_frame.f_code.co_filename in (doctest.__file__, _SELF):
             tb = tb.tb_next
-        return _stdin_frames("".join(traceback.format_exception(exc_info[0], exc_info[1], tb)))
+        out, stdin = [], False
+        for line in _stdin_frames("".join(traceback.format_exception(exc_info[0], exc_info[1], tb))).splitlines(True):
+            if line.startswith("  File "):
+                stdin = line.startswith('  File "<stdin>"')
+            elif stdin and line.startswith("    "):
+                continue
+            else:
+                stdin = False
+            out.append(line)
+        return "".join(out)
 
     class Runner(doctest.DocTestRunner):
         def report_start(self, out, test, example):

@@ -142,3 +142,17 @@ fn pytest_examples_inline_output_is_checked_and_blessed() {
     let t = BookTest::chapter(chapter);
     assert!(t.errors().is_empty(), "{:?}", t.errors());
 }
+
+#[test]
+fn bless_writes_a_console_traceback_as_the_repl_shows_it() {
+    let t =
+        BookTest::chapter("# A\n\n```pycon\n>>> def f():\n...     return 1 / 0\n>>> f()\n1\n```\n");
+    let (code, err) = run("bless", &t);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        t.read("src/a.md"),
+        "# A\n\n```pycon\n>>> def f():\n...     return 1 / 0\n>>> f()\nTraceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n  File \"<stdin>\", line 2, in f\nZeroDivisionError: division by zero\n```\n"
+    );
+    let (code, err) = run("check", &t);
+    assert_eq!(code, 0, "{err}");
+}
