@@ -111,7 +111,7 @@ impl Notes {
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         if self.console_in_python > 0 {
             out.push(format!(
-                "{} found in python blocks (a first line starting with `>>> `), checked as doctest runs them",
+                "{} found in python blocks (a first code line starting with `>>> `), checked as doctest runs them",
                 plural(self.console_in_python, "console session", "console sessions")
             ));
         }
@@ -472,10 +472,11 @@ pub fn plan(
 }
 
 /// Does a Python block hold a console session: is its first code line a
-/// `>>> ` prompt (or a bare `>>>`)?
+/// `>>> ` prompt (or a bare `>>>`)? Comment lines before it do not count
+/// (doctest reads them as text before the first statement).
 fn is_console(body: &str) -> bool {
     body.lines()
-        .find(|l| !l.trim().is_empty())
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .is_some_and(|l| {
             let t = l.trim_start();
             t.starts_with(">>> ") || t == ">>>"
@@ -999,6 +1000,12 @@ mod tests {
         assert_eq!(p.snippets[0].code, "x = 1\nif x:\n    print(x)\n");
         assert_eq!(p.notes.dedented, 1);
         assert_eq!(p.snippets[1].code, ">>> print('~a')\n~a\n");
+        let p = plan_text(
+            "```py\n# Python 3.8+\n\n>>> a = 1\n```\n\n```python\n# a comment\nx = 1\n```\n",
+        )
+        .unwrap();
+        assert_eq!(p.snippets[0].mode, Mode::Pycon);
+        assert_eq!(p.snippets[1].mode, Mode::Exec);
     }
 
     #[test]

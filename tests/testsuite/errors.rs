@@ -455,7 +455,7 @@ fn a_python_block_written_as_a_console_session_is_one() {
     assert_eq!(
         report.notes.lines(),
         vec![
-            "1 console session found in python blocks (a first line starting with `>>> `), checked as doctest runs them"
+            "1 console session found in python blocks (a first code line starting with `>>> `), checked as doctest runs them"
         ]
     );
 }
