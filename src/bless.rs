@@ -100,6 +100,40 @@ pub fn edits(
                     text: body,
                 }]);
             }
+            Fix::Inline(runs) => {
+                let prefix = &scanned.fences[s.fence].prefix;
+                let group = runs
+                    .iter()
+                    .map(|(first, run, printed)| {
+                        let mut body = String::new();
+                        let mut put = |marker: &str, l: &str| {
+                            body.push_str(prefix);
+                            body.push_str(&run.indent);
+                            body.push_str(marker);
+                            body.push_str(l);
+                            body.push_str(nl);
+                        };
+                        if run.quoted {
+                            put("", "\"\"\"");
+                        }
+                        for l in crate::verify::normalize(printed).lines() {
+                            match (run.quoted, l.is_empty()) {
+                                (true, _) => put("", l),
+                                (false, true) => put("#>", ""),
+                                (false, false) => put("#> ", l),
+                            }
+                        }
+                        if run.quoted {
+                            put("", "\"\"\"");
+                        }
+                        Edit {
+                            range: line_start(text, *first)..line_start(text, first + run.count),
+                            text: body,
+                        }
+                    })
+                    .collect();
+                blocks.push(group);
+            }
             Fix::Raised(name) => {
                 let line = s.expected.as_ref().map_or(s.line, |e| e.line);
                 notes.push(

@@ -129,6 +129,12 @@ pub struct Config {
     /// takes, and `"pyodide"` (the browser's Python: the same as
     /// `browser-check = true`).
     pub matrix: Vec<String>,
+    /// `quiz-language`: the language of quiz `Tracing` programs that name
+    /// none (default `python`); programs in another language are not run.
+    pub quiz_language: String,
+    /// `inline-output = "pytest-examples"`: `#>` comments under a `print()`
+    /// are checked against what it printed.
+    pub inline_output: bool,
 }
 
 impl Default for Config {
@@ -156,6 +162,8 @@ impl Default for Config {
             figure_format: "svg".into(),
             packages: Vec::new(),
             matrix: Vec::new(),
+            quiz_language: "python".into(),
+            inline_output: false,
         }
     }
 }
@@ -182,6 +190,8 @@ const KEYS: &[&str] = &[
     "network",
     "browser-check",
     "browser-check-pyodide",
+    "quiz-language",
+    "inline-output",
     "labels",
     "command",
     "renderers",
@@ -316,6 +326,20 @@ impl Config {
                     None => errors.push(bad(
                         "a list of runtimes, e.g. `[\"3.11\", \"3.12\", \"pyodide\"]`",
                     )),
+                },
+                "quiz-language" => match value.as_str() {
+                    Some(v)
+                        if !v.is_empty()
+                            && v.chars().all(|c| c.is_alphanumeric() || "+-_#".contains(c)) =>
+                    {
+                        config.quiz_language = v.to_lowercase()
+                    }
+                    _ => errors.push(bad("a language name, e.g. \"python\" or \"rust\"")),
+                },
+                "inline-output" => match value.as_str() {
+                    Some("pytest-examples") => config.inline_output = true,
+                    Some("none") => config.inline_output = false,
+                    _ => errors.push(bad("\"pytest-examples\" or \"none\"")),
                 },
                 "network" => match value.as_str() {
                     Some(v @ ("loopback" | "host")) => config.network = v.to_string(),

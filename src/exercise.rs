@@ -173,6 +173,7 @@ pub fn jobs(chapter: usize, index: usize, ex: &Exercise, file: &Path, limit: usi
                 stdin,
                 timeout: ex.timeout,
                 limit,
+                inline: false,
             };
             Job {
                 programs: vec![

@@ -105,6 +105,8 @@ pub struct Report {
     pub network_isolated: bool,
     /// The runtime matrix's table (`check` prints it last).
     pub matrix: Option<String>,
+    /// What the summary notes about the book's blocks, once per build.
+    pub notes: plan::Notes,
 }
 
 impl Report {
@@ -172,6 +174,9 @@ pub fn print_report(report: &Report) {
         for gap in sandbox.gaps(report.network_isolated) {
             eprintln!("mdbook-python: note: {gap}");
         }
+    }
+    for note in report.notes.lines() {
+        eprintln!("mdbook-python: note: {note}");
     }
     eprintln!("{}", report.summary());
     if let Some(browser) = &report.browser {
@@ -260,6 +265,7 @@ pub fn replay(ctx: &PreprocessorContext, input: &[u8]) -> Option<(Vec<u8>, Repor
     let mut report = Report {
         snippets: entry.programs,
         browser: entry.browser,
+        notes: entry.notes,
         ..Report::default()
     };
     report.stats.programs = entry.programs;
@@ -280,6 +286,7 @@ pub fn remember(ctx: &PreprocessorContext, input: &[u8], answer: &[u8], report: 
             programs: report.snippets,
             browser: report.browser.clone(),
             inputs: report.inputs.clone(),
+            notes: report.notes.clone(),
         };
         execute::books::store(&cache_dir, &ctx.renderer, &entry, answer);
     }
@@ -327,6 +334,8 @@ struct Chapter {
     /// Lines of `text` to the lines authors wrote, when mdBook expanded
     /// `{{#include}}`-like directives in it (chapters that are planned).
     map: Option<includes::LineMap>,
+    /// Planning reported something: the chapter is not kept whole.
+    problems: bool,
 }
 
 impl Chapter {
@@ -401,6 +410,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                 key: None,
                 cached: None,
                 map: None,
+                problems: false,
             });
         }
     }
@@ -492,12 +502,24 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     for (i, ch) in chapters.iter_mut().enumerate() {
         let source_dir = Path::new(&ch.source).parent().unwrap_or(Path::new(""));
         let place = quizzes::ChapterPlace {
+            quiz_language: &config.quiz_language,
             file: &ch.file,
             source: &ch.source,
             dir_on_disk: root.join(&ctx.config.book.src).join(source_dir),
             dir_display: src.join(source_dir),
         };
         let (planned, mut quiz_errors) = quizzes::plan(ch.scanned(), &place);
+        for q in planned.iter().flat_map(|p| &p.quiz.questions) {
+            if let quiz::Kind::Tracing(t) = &q.kind
+                && !t.is_python()
+            {
+                *report
+                    .notes
+                    .quiz_unrun
+                    .entry(t.language.clone())
+                    .or_default() += 1;
+            }
+        }
         if ch.cached.is_some() {
             // Its quizzes still take part in the book-wide id check.
             ch.quizzes = planned;
@@ -514,20 +536,20 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                 &|p: &Path| execute::fs::read_text(p),
             )
         });
-        match plan::plan(
+        // A block with a problem is left out; the rest of the book runs.
+        let (p, mut problems) = plan::plan(
             &ch.file,
             &ch.source,
             &ch.text,
             ch.scanned(),
             &config,
             version,
-        ) {
-            Ok(p) => {
-                jobs.extend(plan::jobs(i, &p, &config));
-                ch.plan = Some(p);
-            }
-            Err(mut e) => report.diagnostics.append(&mut e),
-        }
+        );
+        ch.problems = !problems.is_empty();
+        report.notes.add(&p.notes);
+        report.diagnostics.append(&mut problems);
+        jobs.extend(plan::jobs(i, &p, &config));
+        ch.plan = Some(p);
         report.diagnostics.append(&mut quiz_errors);
         jobs.extend(quizzes::jobs(
             i,
@@ -542,11 +564,6 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         .flat_map(|c| c.quizzes.iter().map(|p| &p.quiz))
         .collect();
     report.diagnostics.extend(quiz::check_unique_ids(&all));
-    if report.errors() > 0 {
-        place_diagnostics(&chapters, &mut report.diagnostics);
-        report.seconds = started.elapsed().as_secs_f64();
-        return report;
-    }
     let moved = place_programs(&chapters, &mut jobs);
 
     // Programs name their file relative to the book root, wherever the
@@ -705,6 +722,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         if let Some(c) = &ch.cached {
             report.stats.cached += c.programs;
             report.stats.programs += c.programs;
+            report.notes.add(&c.notes);
             new_text.insert(ch.source.clone(), c.content.clone());
             continue;
         }
@@ -801,12 +819,14 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             let content = render::splice(&ch.text, &mut edits);
             if let (Some(cc), Some(key)) = (chapter_cache.as_mut(), &ch.key)
                 && report.diagnostics.len() == diagnostics_before
+                && !ch.problems
             {
                 cc.put(
                     key.clone(),
                     execute::chapters::Rendered {
                         content: content.clone(),
                         programs,
+                        notes: p.notes.clone(),
                     },
                 );
             }
@@ -1009,9 +1029,10 @@ pub fn rewrite_offline(text: &str, html: bool) -> String {
     };
     let scanned = scan::scan(text);
     let file = Path::new("src/a.md");
-    let Ok(plan) = plan::plan(file, "a.md", text, &scanned, &config, (3, 11)) else {
+    let (plan, problems) = plan::plan(file, "a.md", text, &scanned, &config, (3, 11));
+    if problems.iter().any(|d| d.is_error()) {
         return text.to_string();
-    };
+    }
     let verdicts: Vec<Option<verify::Verdict>> = plan
         .snippets
         .iter()

@@ -506,6 +506,9 @@ mod tests {
             skip: None,
             no_browser: None,
             timeout: 10.0,
+            dedented: false,
+            text_under: None,
+            inline: vec![],
         }
     }
 
@@ -634,7 +637,7 @@ mod tests {
             &config,
             (3, 11),
         )
-        .unwrap();
+        .0;
         let outcomes: HashMap<(usize, usize), Outcome> =
             (0..5).map(|i| ((0, i), build(""))).collect();
         let jobs = super::plan(&[(0, &plan)], &outcomes, Path::new("src"), 100);

@@ -2,7 +2,11 @@
 //! string (attributes), pairs it with the `stdin` and `output` blocks under it,
 //! strips hidden-line prefixes exactly as mdBook does, decides what runs at
 //! build time and in the browser, and groups what runs into jobs: one job per
-//! session, one per lone snippet. Pure; every problem becomes a `Diagnostic`.
+//! session, one per lone snippet. Pure; every problem becomes a `Diagnostic`,
+//! and a block with a problem is left out while the others are planned.
+//! Other tools' attributes (`{test="skip"}`, `title="x.py"`) are taken where
+//! they mean something and otherwise ignored, counted in `Notes` with the
+//! console sessions found in `python` blocks and the blocks run dedented.
 
 use crate::config::{Config, RunMode};
 use crate::diagnostics::{Diagnostic, closest};
@@ -82,6 +86,74 @@ pub enum Skip {
     MinPython(u32, u32),
     /// An exercise's starter: not run as a block; its exercise is proven.
     Exercise,
+    /// A console session without a `>>>` prompt (an IPython `In [1]:`
+    /// transcript): nothing to check it with.
+    Unchecked,
+}
+
+/// What a book's blocks told the plan that the build summary mentions, once
+/// per build (kept in the chapter and book caches with the chapter).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Notes {
+    /// `python` blocks whose first line is a `>>>` prompt: console sessions.
+    #[serde(default)]
+    pub console_in_python: usize,
+    /// Other tools' attributes (pytest-examples, MkDocs, Quarto) ignored.
+    #[serde(default)]
+    pub ignored: std::collections::BTreeSet<String>,
+    /// Uniformly indented blocks run dedented.
+    #[serde(default)]
+    pub dedented: usize,
+    /// Quiz `Tracing` programs in other languages (not run), by language.
+    #[serde(default)]
+    pub quiz_unrun: std::collections::BTreeMap<String, usize>,
+}
+
+impl Notes {
+    pub(crate) fn add(&mut self, other: &Notes) {
+        self.console_in_python += other.console_in_python;
+        self.ignored.extend(other.ignored.iter().cloned());
+        self.dedented += other.dedented;
+        for (language, n) in &other.quiz_unrun {
+            *self.quiz_unrun.entry(language.clone()).or_default() += n;
+        }
+    }
+
+    /// The summary's note lines.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        if self.console_in_python > 0 {
+            out.push(format!(
+                "{} found in python blocks (a first code line starting with `>>> `), checked as doctest runs them",
+                plural(self.console_in_python, "console session", "console sessions")
+            ));
+        }
+        if self.dedented > 0 {
+            out.push(format!(
+                "{} indented as a whole ran dedented",
+                plural(self.dedented, "code block", "code blocks")
+            ));
+        }
+        if !self.quiz_unrun.is_empty() {
+            let n: usize = self.quiz_unrun.values().sum();
+            let languages: Vec<&str> = self.quiz_unrun.keys().map(String::as_str).collect();
+            out.push(format!(
+                "{} in {} not run (answers taken as written)",
+                plural(n, "quiz program", "quiz programs"),
+                languages.join(", ")
+            ));
+        }
+        if !self.ignored.is_empty() {
+            let names: Vec<String> = self.ignored.iter().map(|n| format!("`{n}`")).collect();
+            out.push(format!(
+                "other tools' block attributes ignored: {}",
+                names.join(", ")
+            ));
+        }
+        out
+    }
 }
 
 /// One Python (or pycon) block of a chapter and everything known about it.
@@ -108,6 +180,101 @@ pub struct Snippet {
     pub no_browser: Option<String>,
     /// Seconds allowed.
     pub timeout: f64,
+    /// Indented as a whole: `code` is dedented.
+    pub dedented: bool,
+    /// A ```text block right under it (no `output` block): other tools'
+    /// way of showing output. Not owned; checked with a warning only.
+    pub text_under: Option<Attached>,
+    /// pytest-examples' `#>` comments (`inline-output`), in code order.
+    pub inline: Vec<Inline>,
+}
+
+/// A run of `#> text` comment lines in a block's code: what the `print()`
+/// calls above it (since the previous run) print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inline {
+    /// 0-based code lines: the region whose prints it shows, and the run.
+    pub from: usize,
+    pub first: usize,
+    pub count: usize,
+    /// The comment's indentation (bless writes it back).
+    pub indent: String,
+    /// The expected output: the comments without `#> `, one line each.
+    pub text: String,
+    /// Written as pytest-examples writes long output: a `"""` string
+    /// statement, its lines indented like the quotes.
+    pub quoted: bool,
+}
+
+/// The `#>` runs of `code`, and the `"""` strings that pytest-examples
+/// writes for long output (a bare `"""` line after a statement that does
+/// not open a block or continue an expression).
+fn inline_runs(code: &str) -> Vec<Inline> {
+    let lines: Vec<&str> = code.lines().collect();
+    let mut runs: Vec<Inline> = Vec::new();
+    let mut from = 0;
+    let mut i = 0;
+    // Inside a triple-quoted string that the code opened.
+    let mut in_string = false;
+    while i < lines.len() {
+        let line = lines[i];
+        let t = line.trim_start();
+        let indent = &line[..line.len() - t.len()];
+        let after_statement = lines[..i]
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| !l.trim_end().ends_with([':', '(', '[', '{', ',', '=', '\\']));
+        if !in_string
+            && t.trim_end() == "\"\"\""
+            && after_statement
+            && let Some(end) = (i + 1..lines.len()).find(|&k| lines[k].trim() == "\"\"\"")
+        {
+            let text: String = lines[i + 1..end]
+                .iter()
+                .map(|l| format!("{}\n", l.strip_prefix(indent).unwrap_or(l.trim_start())))
+                .collect();
+            runs.push(Inline {
+                from,
+                first: i,
+                count: end - i + 1,
+                indent: indent.to_string(),
+                text,
+                quoted: true,
+            });
+            from = end + 1;
+            i = end + 1;
+            continue;
+        }
+        i += 1;
+        if line.matches("\"\"\"").count() % 2 == 1 {
+            in_string = !in_string;
+        }
+        let Some(rest) = t.strip_prefix("#>").filter(|_| !in_string) else {
+            continue;
+        };
+        let i = i - 1;
+        let rest = rest.strip_prefix(' ').unwrap_or(rest);
+        match runs.last_mut() {
+            Some(r) if !r.quoted && r.first + r.count == i => {
+                r.count += 1;
+                r.text.push_str(rest);
+                r.text.push('\n');
+            }
+            _ => {
+                runs.push(Inline {
+                    from,
+                    first: i,
+                    count: 1,
+                    indent: indent.to_string(),
+                    text: format!("{rest}\n"),
+                    quoted: false,
+                });
+            }
+        }
+        from = i + 1;
+    }
+    runs
 }
 
 /// A chapter's plan.
@@ -126,6 +293,7 @@ pub struct ChapterPlan {
     /// The fences of exercise parts that are not snippets (checks,
     /// solutions, wrong answers, hints), which render replaces.
     pub exercise_blocks: Vec<crate::exercise::Block>,
+    pub notes: Notes,
 }
 
 /// Identifies a program to the later stages.
@@ -159,6 +327,8 @@ pub struct Program {
     pub stdin: Option<String>,
     pub timeout: f64,
     pub limit: usize,
+    /// Record each `print()` with its line (`#>` comments are checked).
+    pub inline: bool,
 }
 
 /// Programs run in order in one namespace, on one worker.
@@ -167,8 +337,13 @@ pub struct Job {
     pub programs: Vec<Program>,
 }
 
+/// The fence languages that are Python code (`python3`, `Python` as other
+/// tools write them).
+pub const PYTHON_LANGS: &[&str] = &["python", "py", "python3", "py3", "Python"];
+
 /// Plan one chapter whose Markdown is `text`. `python` is the build
-/// interpreter's (major, minor).
+/// interpreter's (major, minor). A block with a problem is left out of the
+/// plan (its diagnostics say why); every other block is planned.
 pub fn plan(
     file: &Path,
     source: &str,
@@ -176,7 +351,7 @@ pub fn plan(
     scanned: &Scanned,
     config: &Config,
     python: (u32, u32),
-) -> Result<ChapterPlan, Vec<Diagnostic>> {
+) -> (ChapterPlan, Vec<Diagnostic>) {
     let mut errors = Vec::new();
     let mut plan = ChapterPlan {
         file: file.to_path_buf(),
@@ -191,8 +366,13 @@ pub fn plan(
         let fence = &fences[i];
         let lang = fence.lang();
         let mode = match lang {
-            "python" | "py" => Some(Mode::Exec),
             "pycon" => Some(Mode::Pycon),
+            // A Python block written as a console session.
+            l if PYTHON_LANGS.contains(&l) && is_console(&fence.body) => {
+                plan.notes.console_in_python += 1;
+                Some(Mode::Pycon)
+            }
+            l if PYTHON_LANGS.contains(&l) => Some(Mode::Exec),
             _ => None,
         };
         if let Some(mode) = mode {
@@ -201,7 +381,7 @@ pub fn plan(
                 i += 1;
                 continue;
             }
-            let attrs = match parse_attrs(file, fence) {
+            let attrs = match parse_attrs(file, fence, &mut plan.notes) {
                 Ok(a) => a,
                 Err(mut e) => {
                     errors.append(&mut e);
@@ -232,6 +412,20 @@ pub fn plan(
             }
             let mut snippet =
                 snippet_of(plan.snippets.len(), i, mode, fence, attrs, config, python);
+            if snippet.dedented {
+                plan.notes.dedented += 1;
+            }
+            if snippet.skip == Some(Skip::Unchecked) {
+                let first = fence
+                    .body
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("");
+                errors.push(
+                    Diagnostic::warning(file, fence.body_line, format!("this console session has no `>>>` prompt, so it is not checked: `{}`", first.trim()))
+                        .with_help("write it as Python's prompt shows it (`>>> ` before each statement), or make it a ```text block"),
+                );
+            }
             // Attach the stdin and output blocks that follow, if adjacent.
             let mut j = i + 1;
             let mut wants = vec!["stdin", "output"];
@@ -302,6 +496,19 @@ pub fn plan(
                     j += 1;
                 }
             }
+            if snippet.expected.is_none()
+                && j < fences.len()
+                && fences[j].lang() == "text"
+                && adjacent(text, &fences[j - 1], &fences[j])
+            {
+                snippet.text_under = Some(Attached {
+                    text: fences[j].body.clone(),
+                    line: fences[j].line,
+                    fence: j,
+                    ellipsis: true,
+                    python: None,
+                });
+            }
             if mode == Mode::Pycon && (snippet.stdin.is_some() || snippet.expected.is_some()) {
                 errors.push(
                     Diagnostic::error(file, fence.line, "a `pycon` block holds its own expected output")
@@ -356,7 +563,9 @@ pub fn plan(
         }
         if lang == "output" || lang == "stdin" {
             errors.push(
-                Diagnostic::error(file, fence.line, format!("this `{lang}` block does not follow a Python block"))
+                // Other tools use `output` as a plain text language: shown
+                // as written, and said so, but never fatal.
+                Diagnostic::warning(file, fence.line, format!("this `{lang}` block does not follow a Python block, so nothing checks it"))
                     .with_help("put it right under a ```python block (only blank lines between), or use ```text to show text"),
             );
         }
@@ -373,11 +582,19 @@ pub fn plan(
     errors.append(&mut more);
     plan.exercises = exercises;
     plan.exercise_blocks = blocks;
-    if errors.is_empty() {
-        Ok(plan)
-    } else {
-        Err(errors)
-    }
+    (plan, errors)
+}
+
+/// Does a Python block hold a console session: is its first code line a
+/// `>>> ` prompt (or a bare `>>>`)? Comment lines before it do not count
+/// (doctest reads them as text before the first statement).
+fn is_console(body: &str) -> bool {
+    body.lines()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .is_some_and(|l| {
+            let t = l.trim_start();
+            t.starts_with(">>> ") || t == ">>>"
+        })
 }
 
 /// A session or exercise name: letters, digits, `-` and `_`.
@@ -413,9 +630,29 @@ fn snippet_of(
     config: &Config,
     python: (u32, u32),
 ) -> Snippet {
-    let prefix = attrs.hidelines.clone().or_else(|| config.hidelines.clone());
+    // mdBook hides lines of Python blocks only: a console session keeps its
+    // `~` lines (`>>> print("~/x")`), unless the block names a prefix.
+    let prefix = match mode {
+        Mode::Exec => attrs.hidelines.clone().or_else(|| config.hidelines.clone()),
+        Mode::Pycon => attrs.hidelines.clone(),
+    };
     let (code, hidden) = unhide(&fence.body, prefix.as_deref());
-    let skip = if attrs.norun {
+    // A block indented as a whole (copied from a list or a docstring) runs
+    // as Python would read it dedented.
+    let indented = code
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .all(|l| l.starts_with([' ', '\t']));
+    let dedented = mode == Mode::Exec && indented && !code.trim().is_empty();
+    let code = if dedented {
+        textwrap::dedent(&code)
+    } else {
+        code
+    };
+    let unchecked = mode == Mode::Pycon && !code.lines().any(|l| l.trim_start().starts_with(">>>"));
+    let skip = if unchecked {
+        Some(Skip::Unchecked)
+    } else if attrs.norun {
         Some(Skip::NoRun)
     } else if config.run == RunMode::Marked && !attrs.run {
         Some(Skip::NotMarked)
@@ -425,7 +662,11 @@ fn snippet_of(
             _ => None,
         }
     };
-    let no_browser = if attrs.nobrowser {
+    // A block that does not run at build time (`norun`, a fragment) does not
+    // run in the browser either: no Run button, and no note about it.
+    let no_browser = if matches!(skip, Some(Skip::NoRun | Skip::NotMarked | Skip::Unchecked)) {
+        None
+    } else if attrs.nobrowser {
         Some("This example runs only when the book is built, not in your browser.".to_string())
     } else {
         browser_blocker(&code).map(|what| {
@@ -433,6 +674,11 @@ fn snippet_of(
                 "Runs at build time only: it uses {what}, which Python in the browser cannot do."
             )
         })
+    };
+    let inline = if config.inline_output && mode == Mode::Exec {
+        inline_runs(&code)
+    } else {
+        Vec::new()
     };
     Snippet {
         index,
@@ -448,6 +694,9 @@ fn snippet_of(
         version_outputs: Vec::new(),
         skip,
         no_browser,
+        dedented,
+        text_under: None,
+        inline,
     }
 }
 
@@ -509,15 +758,67 @@ pub fn browser_blocker(code: &str) -> Option<&'static str> {
     None
 }
 
-fn parse_attrs(file: &Path, fence: &Fence) -> Result<Attrs, Vec<Diagnostic>> {
+/// Other tools' attributes: `{test="skip" lint="skip"}` (pytest-examples,
+/// MkDocs, Quarto) and quoted `name="value"` words the plugin does not know
+/// (`title="x.py"`). The ones with a meaning here are taken (`test="skip"`:
+/// not run; `requires="3.10"`: `min-python`; `group=`: `session=`); the
+/// others are ignored and named once in the build summary.
+fn foreign(attrs: &mut Attrs, name: &str, value: &str, notes: &mut Notes) {
+    match (name, value) {
+        ("test", "skip") => attrs.norun = true,
+        ("requires", v) if parse_version(v).is_some() => attrs.min_python = parse_version(v),
+        ("group", v) if !v.is_empty() => {
+            let v: String = v
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            attrs.session = Some(v);
+        }
+        _ => {
+            notes.ignored.insert(name.to_string());
+        }
+    }
+}
+
+/// Split an info string into the plugin's part and the words of a `{...}`
+/// attribute block (braces removed).
+fn split_braces(info: &str) -> (String, Vec<String>) {
+    match (info.find('{'), info.rfind('}')) {
+        (Some(a), Some(b)) if a < b => (
+            format!("{} {}", &info[..a], &info[b + 1..]),
+            info_words(&info[a + 1..b]),
+        ),
+        _ => (info.to_string(), Vec::new()),
+    }
+}
+
+fn parse_attrs(file: &Path, fence: &Fence, notes: &mut Notes) -> Result<Attrs, Vec<Diagnostic>> {
     let mut attrs = Attrs::default();
     let mut errors = Vec::new();
-    let words = info_words(&fence.info);
+    let (plain, braced) = split_braces(&fence.info);
+    for word in &braced {
+        let (name, value) = word.split_once('=').unwrap_or((word, ""));
+        foreign(&mut attrs, name, value.trim_matches('"'), notes);
+    }
+    let words = info_words(&plain);
     for word in words.iter().skip(1).map(String::as_str) {
         let (name, value) = match word.split_once('=') {
             Some((n, v)) => (n, Some(v)),
             None => (word, None),
         };
+        let known = ATTRIBUTES.iter().any(|a| a.trim_end_matches('=') == name);
+        if let Some(v) =
+            value.filter(|v| !known && v.len() >= 2 && v.starts_with('"') && v.ends_with('"'))
+        {
+            foreign(&mut attrs, name, v.trim_matches('"'), notes);
+            continue;
+        }
         let err = |msg: String, help: &str| {
             Diagnostic::error(file, fence.line, msg).with_help(help.to_string())
         };
@@ -688,6 +989,7 @@ pub fn jobs(chapter: usize, plan: &ChapterPlan, config: &Config) -> Vec<Job> {
             stdin: s.stdin.as_ref().map(|a| a.text.replace("\r\n", "\n")),
             timeout: s.timeout,
             limit: config.output_limit,
+            inline: !s.inline.is_empty(),
         };
         match &s.attrs.session {
             Some(name) => match sessions.iter().find(|(n, _)| n == name) {
@@ -726,14 +1028,19 @@ mod tests {
             hidelines: Some("~".into()),
             ..Config::default()
         };
-        plan(
+        let (p, problems) = plan(
             Path::new("book/c.md"),
             "c.md",
             text,
             &scan(text),
             &config,
             (3, 11),
-        )
+        );
+        if problems.is_empty() {
+            Ok(p)
+        } else {
+            Err(problems)
+        }
     }
 
     #[test]
@@ -756,7 +1063,7 @@ mod tests {
         let e = plan_text("```python\nprint(1)\n```\n\nprose\n\n```output\n1\n```\n").unwrap_err();
         assert_eq!(
             e[0].message,
-            "this `output` block does not follow a Python block"
+            "this `output` block does not follow a Python block, so nothing checks it"
         );
         assert_eq!(e[0].line, 7);
     }
@@ -812,6 +1119,59 @@ mod tests {
             None
         );
         assert_eq!(browser_blocker("import asyncio\n"), None);
+    }
+
+    #[test]
+    fn other_tools_attributes_are_understood_or_ignored() {
+        let text = "```python {test=\"skip\" lint=\"skip\"}\nx\n```\n\n```py title=\"x.py\" requires=\"3.12\"\ny\n```\n\n```python3 {group=\"a b\"}\nz\n```\n";
+        let p = plan_text(text).unwrap();
+        assert_eq!(p.snippets[0].skip, Some(Skip::NoRun));
+        assert_eq!(p.snippets[1].skip, Some(Skip::MinPython(3, 12)));
+        assert_eq!(p.snippets[2].attrs.session.as_deref(), Some("a-b"));
+        assert_eq!(
+            p.notes.lines(),
+            vec!["other tools' block attributes ignored: `lint`, `title`"]
+        );
+    }
+
+    #[test]
+    fn a_bad_block_is_left_out_and_the_rest_planned() {
+        let text = "```python,noruns\nx\n```\n\n```python\ny\n```\n";
+        let (p, problems) = plan(
+            Path::new("c.md"),
+            "c.md",
+            text,
+            &scan(text),
+            &Config::default(),
+            (3, 11),
+        );
+        assert_eq!(problems.len(), 1);
+        assert_eq!(p.snippets.len(), 1);
+        assert_eq!(p.snippets[0].code, "y\n");
+    }
+
+    #[test]
+    fn indented_blocks_run_dedented_and_consoles_keep_tildes() {
+        let p = plan_text("```python\n    x = 1\n    if x:\n        print(x)\n```\n\n```pycon\n>>> print('~a')\n~a\n```\n").unwrap();
+        assert_eq!(p.snippets[0].code, "x = 1\nif x:\n    print(x)\n");
+        assert_eq!(p.notes.dedented, 1);
+        assert_eq!(p.snippets[1].code, ">>> print('~a')\n~a\n");
+        let p = plan_text(
+            "```py\n# Python 3.8+\n\n>>> a = 1\n```\n\n```python\n# a comment\nx = 1\n```\n",
+        )
+        .unwrap();
+        assert_eq!(p.snippets[0].mode, Mode::Pycon);
+        assert_eq!(p.snippets[1].mode, Mode::Exec);
+    }
+
+    #[test]
+    fn inline_runs_skip_strings_and_docstrings() {
+        let code = "def f():\n    \"\"\"\n    doc\n    \"\"\"\nx = \"\"\"\n#> not\n\"\"\"\nprint(x)\n\"\"\"\nout\n\"\"\"\nprint(1)\n#> 1\n";
+        let runs = inline_runs(code);
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        assert_eq!((runs[0].first, runs[0].count, runs[0].quoted), (8, 3, true));
+        assert_eq!(runs[0].text, "out\n");
+        assert_eq!((runs[1].from, runs[1].first), (11, 12));
     }
 
     #[test]

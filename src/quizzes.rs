@@ -29,6 +29,8 @@ pub struct ChapterPlace<'a> {
     pub dir_on_disk: PathBuf,
     /// The chapter's folder for messages.
     pub dir_display: PathBuf,
+    /// `quiz-language`: the language of Tracing programs that name none.
+    pub quiz_language: &'a str,
 }
 
 /// Parse every quiz of a chapter. Reading a quiz file is the one read here,
@@ -46,7 +48,7 @@ pub fn plan(scanned: &Scanned, at: &ChapterPlace) -> (Vec<Planned>, Vec<Diagnost
             file: at.file.to_path_buf(),
             first_line: fence.body_line,
         };
-        match quiz::parse(&src) {
+        match quiz::parse_in(&src, at.quiz_language) {
             Ok(q) => {
                 errors.extend(q.warnings.iter().cloned());
                 out.push(Planned {
@@ -67,7 +69,7 @@ pub fn plan(scanned: &Scanned, at: &ChapterPlace) -> (Vec<Planned>, Vec<Diagnost
                     file: normalize(&at.dir_display.join(rel)),
                     first_line: 1,
                 };
-                match quiz::parse(&src) {
+                match quiz::parse_in(&src, at.quiz_language) {
                     Ok(q) => {
                         errors.extend(q.warnings.iter().cloned());
                         out.push(Planned {
@@ -121,6 +123,7 @@ pub fn jobs(chapter: usize, quizzes: &[Planned], timeout: f64, limit: usize) -> 
                     stdin: None,
                     timeout,
                     limit,
+                    inline: false,
                 }],
             });
         }

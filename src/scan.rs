@@ -129,7 +129,9 @@ pub fn mdbook_options() -> Options {
 }
 
 /// The words that make a fence the plugin's business.
-pub const LANGS: [&str; 6] = ["python", "py", "pycon", "output", "stdin", "quiz"];
+pub const LANGS: [&str; 9] = [
+    "python", "py", "python3", "py3", "Python", "pycon", "output", "stdin", "quiz",
+];
 
 /// Whether `scan` could find anything in `text`: a quiz directive, or a
 /// fence-like run of three backticks or tildes whose info string starts with

@@ -1,6 +1,10 @@
 //! Verify: a snippet's expectation (its `output` block, `raises=`, the lines
 //! of a `pycon` session) against what running it produced, giving the text to
-//! show under it and the diagnostics, with unified diffs. Pure.
+//! show under it and the diagnostics, with unified diffs. Pure. A session's
+//! statements come back with doctest's own verdict (the worker runs them
+//! through `doctest.DocTestRunner`); this module only reports them.
+//! pytest-examples' `#>` runs are compared with what the prints above them
+//! printed (`Outcome::prints`).
 
 use crate::config::OnMismatch;
 use crate::diagnostics::Diagnostic;
@@ -39,6 +43,9 @@ pub enum Fix {
     /// The output block does not match, but the snippet raised an exception
     /// its block does not mark with `raises=`: bless leaves the block.
     Raised(String),
+    /// `#>` comment runs that do not match: (1-based Markdown line of the
+    /// run's first line, the run, what the prints above it printed).
+    Inline(Vec<(usize, crate::plan::Inline, String)>),
 }
 
 /// Check one snippet's outcome.
@@ -83,10 +90,14 @@ pub fn verify(
     if snippet.mode == Mode::Pycon {
         let mut wrong = Vec::new();
         for (i, ex) in outcome.examples.iter().enumerate() {
-            if !pycon_matches(&ex.want, &ex.got) {
+            if let Some(error) = &ex.error {
+                v.diagnostics.push(malformed(file, ex.line, error));
+                continue;
+            }
+            if !ex.ok {
                 wrong.push(i);
                 let d = Diagnostic::error(file, ex.line, "the output of this `>>>` statement does not match")
-                    .with_detail(diff(&ex.want, &ex.got))
+                    .with_detail(diff(&ex.want.replace("<BLANKLINE>", ""), &ex.got))
                     .with_help("fix the lines under the statement, or run `mdbook-python bless` to write the real output");
                 push_mismatch(&mut v, d, on_mismatch);
             }
@@ -103,7 +114,11 @@ pub fn verify(
             Diagnostic::error(
                 file,
                 md_line(e.line),
-                format!("this snippet raised {}: {}", e.name, first_line(&e.message)),
+                format!(
+                    "this snippet raised {}: {}",
+                    shown_name(e),
+                    first_line(&e.message)
+                ),
             )
             .with_detail(outcome.output.trim_end().to_string())
             .with_help(raised_help(e)),
@@ -114,14 +129,14 @@ pub fn verify(
                 md_line(e.line),
                 format!(
                     "this snippet should raise {want}, but it raised {}: {}",
-                    e.name,
+                    shown_name(e),
                     first_line(&e.message)
                 ),
             )
             .with_detail(outcome.output.trim_end().to_string())
             .with_help(format!(
                 "change the attribute to `raises={}`, or fix the code",
-                e.name
+                shown_name(e)
             )),
         ),
         (Some(want), None) => v.diagnostics.push(
@@ -143,15 +158,94 @@ pub fn verify(
             .with_help("fix the output block, run `mdbook-python bless` to write the real output, or mark the block `nondeterministic` if it varies");
         push_mismatch(&mut v, d, on_mismatch);
         v.fix = Some(match (&snippet.attrs.raises, &outcome.exception) {
-            (None, Some(e)) => Fix::Raised(e.name.clone()),
+            (None, Some(e)) => Fix::Raised(shown_name(e)),
             (Some(want), Some(e)) if !raised_matches(want, &e.mro, &e.qualname) => {
-                Fix::Raised(e.name.clone())
+                Fix::Raised(shown_name(e))
             }
             _ => Fix::Output(shown.clone()),
         });
     }
+    // pytest-examples' `#>` comments: each run shows what the prints since
+    // the previous run printed.
+    let mut inline_fixes = Vec::new();
+    if outcome.exception.is_none() {
+        for run in &snippet.inline {
+            let printed: String = outcome
+                .prints
+                .iter()
+                .filter(|(line, _)| (run.from + 1..=run.first).contains(line))
+                .map(|(_, text)| text.as_str())
+                .collect();
+            if normalize(&run.text) != normalize(&printed)
+                && !(printed.trim_end().lines().count() == 1
+                    && reflowed(&run.text) == reflowed(&printed))
+            {
+                let line = snippet.line + run.first;
+                let d = Diagnostic::error(
+                    file,
+                    line,
+                    "the `#>` lines here do not match what the code above them prints",
+                )
+                .with_detail(diff(&run.text, &printed))
+                .with_help(
+                    "fix the `#>` lines, or run `mdbook-python bless` to write the real output",
+                );
+                push_mismatch(&mut v, d, on_mismatch);
+                inline_fixes.push((line, run.clone(), printed));
+            }
+        }
+    }
+    if v.fix.is_none() && !inline_fixes.is_empty() {
+        v.fix = Some(Fix::Inline(inline_fixes));
+    }
+    // A ```text block under the snippet (how other tools show output) that
+    // contradicts what it prints: a warning only, the author may mean
+    // something else by it.
+    if let Some(text) = &snippet.text_under
+        && snippet.expected.is_none()
+        && !snippet.attrs.nondeterministic
+        && outcome.exception.is_none()
+        && !ellipsis_matches(&text.text, &shown)
+    {
+        v.diagnostics.push(
+            Diagnostic::warning(file, text.line, "the ```text block under this snippet does not match what it prints")
+                .with_detail(diff(&text.text, &shown))
+                .with_help("make it an ```output block to have it checked (and written by bless), fix it, or put a line of prose between them if it shows something else"),
+        );
+    }
     v.shown = (!shown.is_empty()).then_some(shown);
     v
+}
+
+/// pytest-examples writes a long line of output reflowed (one item a line,
+/// with trailing commas): such a line is compared without white space and
+/// those commas.
+fn reflowed(s: &str) -> String {
+    let squeezed: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    squeezed
+        .replace(",}", "}")
+        .replace(",]", "]")
+        .replace(",)", ")")
+}
+
+/// A console session doctest cannot read (`error` in doctest's words, as
+/// `lacks blank after >>>: '>>>print(1)'`): nothing of it ran.
+fn malformed(file: &Path, line: usize, error: &str) -> Diagnostic {
+    let help = if error.starts_with("lacks blank") {
+        "put a space after the prompt, as Python's prompt shows it: `>>> print(1)`, `... x`"
+    } else if error.contains("leading whitespace") {
+        "indent the statement's `...` lines and its output exactly like its `>>>` line"
+    } else if error.contains("option") {
+        "doctest's directives are `# doctest: +SKIP`, `+ELLIPSIS`, `+NORMALIZE_WHITESPACE`, `+IGNORE_EXCEPTION_DETAIL` (and their `-` forms), on a `>>>` line"
+    } else {
+        "write the session as Python's interactive prompt shows it"
+    };
+    Diagnostic::error(
+        file,
+        line,
+        format!("this console session cannot be run: doctest reads this line as one that {error}"),
+    )
+    .with_help(help)
 }
 
 /// A snippet imported a module the build interpreter does not have: name
@@ -161,7 +255,7 @@ pub fn verify(
 fn raised_help(e: &Raised) -> String {
     let accept = format!(
         "mark the block `raises={}` if the exception is the point",
-        e.name
+        shown_name(e)
     );
     if e.name == "BlockingIOError" && e.message.starts_with("[Errno 11]") {
         format!(
@@ -247,10 +341,43 @@ fn first_line(s: &str) -> &str {
 }
 
 /// Does an exception with these base-class names match `raises=want`?
-/// `want` may be a bare name (`ValueError`) or dotted (`json.JSONDecodeError`).
+/// `want` may be a bare name (`ValueError`) or dotted (`json.JSONDecodeError`,
+/// `curses.error`): then its module must be the exception's module or one
+/// of its packages, private modules named as their public ones
+/// (`_curses.error` is `curses.error`).
 pub fn raised_matches(want: &str, mro: &[String], qualname: &str) -> bool {
-    let bare = want.rsplit('.').next().unwrap_or(want);
-    mro.iter().any(|n| n == bare) && (!want.contains('.') || qualname.ends_with(bare))
+    let Some((module, bare)) = want.rsplit_once('.') else {
+        return mro.iter().any(|n| n == want);
+    };
+    let public = public_name(qualname);
+    let (raised_module, _) = public.rsplit_once('.').unwrap_or(("", &public));
+    mro.iter().any(|n| n == bare)
+        && (public == want
+            || raised_module == module
+            || raised_module.starts_with(&format!("{module}.")))
+}
+
+/// `_curses.error` -> `curses.error`: a module's private name as the
+/// public one (each component's leading underscore dropped).
+fn public_name(qualname: &str) -> String {
+    let (module, name) = qualname.rsplit_once('.').unwrap_or(("", qualname));
+    let module: Vec<&str> = module
+        .split('.')
+        .map(|m| m.trim_start_matches('_'))
+        .collect();
+    format!("{}.{name}", module.join("."))
+}
+
+/// How messages name an exception: its short name, or its qualified one
+/// when the short name says little on its own (`curses.error`, not
+/// `error`: a lowercase name of a module that is not builtins).
+fn shown_name(e: &Raised) -> String {
+    let builtin = e.qualname.starts_with("builtins.") || !e.qualname.contains('.');
+    if !builtin && e.name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        public_name(&e.qualname)
+    } else {
+        e.name.clone()
+    }
 }
 
 /// The output plus a visible note when it was cut.
@@ -355,30 +482,6 @@ fn line_matches(e: &str, a: &str) -> bool {
     true
 }
 
-/// doctest's rule for exceptions: only the exception line counts, not the
-/// stack (lines indented under `Traceback (most recent call last):`).
-pub fn pycon_matches(want: &str, got: &str) -> bool {
-    const TB: &str = "Traceback (most recent call last):";
-    let strip = |s: &str| -> String {
-        let n = normalize(s);
-        if n.starts_with(TB) {
-            n.lines()
-                .filter(|l| !l.starts_with(' ') && *l != TB)
-                .collect::<Vec<_>>()
-                .join("\n")
-        } else {
-            n
-        }
-    };
-    let want = want
-        .lines()
-        .map(|l| if l.trim() == "<BLANKLINE>" { "" } else { l })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let (w, g) = (strip(&want), strip(got));
-    w == g || ellipsis_matches(&w, &g) && want.contains("...")
-}
-
 /// A unified diff, expected first.
 pub fn diff(expected: &str, actual: &str) -> String {
     let e = normalize(expected) + "\n";
@@ -436,15 +539,24 @@ mod tests {
             &mro,
             "json.decoder.JSONDecodeError"
         ));
-    }
-
-    #[test]
-    fn pycon_compares_exception_lines_only() {
-        assert!(pycon_matches(
-            "Traceback (most recent call last):\n  ...\nIndexError: list index out of range\n",
-            "Traceback (most recent call last):\nIndexError: list index out of range\n"
+        assert!(!raised_matches(
+            "yaml.JSONDecodeError",
+            &mro,
+            "json.decoder.JSONDecodeError"
         ));
-        assert!(!pycon_matches("2\n", "3\n"));
+        let curses = vec!["error".to_string(), "Exception".into()];
+        assert!(raised_matches("curses.error", &curses, "_curses.error"));
+        assert!(!raised_matches("socket.error", &curses, "_curses.error"));
+        let e = Raised {
+            name: "error".into(),
+            qualname: "_curses.error".into(),
+            mro: curses,
+            message: "m".into(),
+            line: None,
+            output_len: None,
+            module: None,
+        };
+        assert_eq!(shown_name(&e), "curses.error");
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct Entry {
     pub browser: Option<String>,
     /// Files outside the book that the answer read, with `file_hash`.
     pub inputs: Vec<(PathBuf, String)>,
+    /// The build summary's notes.
+    #[serde(default)]
+    pub notes: crate::plan::Notes,
 }
 
 fn path_of(cache_dir: &Path, renderer: &str) -> PathBuf {
@@ -101,6 +104,7 @@ mod tests {
             programs: 3,
             browser: None,
             inputs: vec![(quiz.clone(), file_hash(&quiz))],
+            notes: Default::default(),
         };
         store(dir.path(), "html", &entry, b"{\"items\":[]}\n");
         let (got, answer) = load(dir.path(), "html", "k1").unwrap();

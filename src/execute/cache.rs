@@ -147,6 +147,7 @@ pub fn key(interpreter: &Interpreter, job: &Job, figure_format: &str) -> String 
             Mode::Pycon => b"pycon",
         });
         field(p.code.as_bytes());
+        field(&[p.inline as u8]);
         // The file name appears in tracebacks; the line does not count
         // (`relocate` moves a cached outcome's line numbers).
         field(p.file.as_os_str().as_encoded_bytes());
@@ -344,6 +345,7 @@ mod tests {
                 stdin: None,
                 timeout: 10.0,
                 limit: 100,
+                inline: false,
             }],
         }
     }
@@ -429,6 +431,7 @@ mod tests {
             examples: vec![],
             failure: None,
             rich: vec![],
+            prints: vec![],
             cached: false,
             first_line: 0,
         };

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 pub struct Rendered {
     pub content: String,
     pub programs: usize,
+    /// What the chapter adds to the build summary's notes.
+    #[serde(default)]
+    pub notes: crate::plan::Notes,
 }
 
 pub struct Chapters {
@@ -86,6 +89,7 @@ mod tests {
             Rendered {
                 content: "A".into(),
                 programs: 1,
+                notes: Default::default(),
             },
         );
         c.put(
@@ -93,6 +97,7 @@ mod tests {
             Rendered {
                 content: "B".into(),
                 programs: 2,
+                notes: Default::default(),
             },
         );
         c.flush(&[]);
@@ -103,6 +108,7 @@ mod tests {
             Rendered {
                 content: "C".into(),
                 programs: 0,
+                notes: Default::default(),
             },
         );
         c.flush(&["a".to_string()]);

@@ -68,7 +68,16 @@ pub struct Example {
     pub line: usize,
     pub source: String,
     pub want: String,
+    /// What doctest compared: the statement's stdout, and the traceback
+    /// (as the REPL shows it) when it raised.
     pub got: String,
+    /// doctest's verdict (its runner and `OutputChecker`).
+    #[serde(default)]
+    pub ok: bool,
+    /// The session cannot be read as doctest reads it (a prompt without its
+    /// space): what is wrong, in doctest's words. Nothing of it ran.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// Why a program has no normal result.
@@ -100,6 +109,11 @@ pub struct Outcome {
     /// Figures and rich displays, in output order (`Rich::at`).
     #[serde(default)]
     pub rich: Vec<Rich>,
+    /// For `inline-output = "pytest-examples"`: what each `print()` to
+    /// stdout printed, with the 1-based program line of the call (the
+    /// innermost frame in the program).
+    #[serde(default)]
+    pub prints: Vec<(usize, String)>,
     /// Came from the cache rather than a run.
     #[serde(skip)]
     pub cached: bool,
@@ -119,6 +133,7 @@ impl Outcome {
             examples: Vec::new(),
             failure: Some(failure),
             rich: Vec::new(),
+            prints: Vec::new(),
             cached: false,
             first_line: 0,
         }

@@ -138,6 +138,7 @@ struct ProgramRequest<'a> {
     stdin: Option<&'a str>,
     timeout: f64,
     limit: usize,
+    inline: bool,
 }
 
 impl<'a> ProgramRequest<'a> {
@@ -153,6 +154,7 @@ impl<'a> ProgramRequest<'a> {
             stdin: p.stdin.as_deref(),
             timeout: p.timeout,
             limit: p.limit,
+            inline: p.inline,
         }
     }
 }
@@ -177,6 +179,8 @@ struct ProgramReply {
     examples: Vec<Example>,
     #[serde(default)]
     rich: Vec<Rich>,
+    #[serde(default)]
+    prints: Vec<(usize, String)>,
     /// The program ended, but a non-daemon thread did not by its timeout.
     #[serde(default)]
     left_running: Option<String>,
@@ -229,6 +233,7 @@ impl ProgramReply {
             examples: self.examples,
             failure,
             rich: self.rich,
+            prints: self.prints,
             cached: false,
             first_line: p.line,
         }

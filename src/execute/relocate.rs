@@ -119,6 +119,7 @@ mod tests {
             stdin: None,
             timeout: 10.0,
             limit: 1000,
+            inline: false,
         }
     }
 

@@ -23,7 +23,8 @@
 # child -> template, on the job's control pipe (JSON lines):
 #   {"t": "rich", ...} a figure or display(), at the current output offset
 #   {"t": "mark"}      the output so far is what the program printed (a traceback follows)
-#   {"t": "example", "line", "source", "want"}  a pycon statement ended
+#   {"t": "example", "line", "source", "want", "got", "ok", "error"?}  a pycon
+#                      statement's verdict, as doctest's runner decided it
 #   {"t": "done", "exception", "timed_out", "left_running"}  a program ended
 import builtins, gc, io, json, linecache, os, select, signal, sys, tempfile, threading, types, warnings
 
@@ -448,25 +449,109 @@ def _run_code(ns, p):
     return None
 
 
-def _run_pycon(ns, p):
-    import doctest, traceback
+_STDIN_NAME = None
 
-    filename = p["file"]
+
+def _stdin_frames(text):
+    """doctest names an example's code `<doctest stdin[3]>`; the REPL says
+    `<stdin>`."""
+    return _STDIN_NAME.sub("<stdin>", text) if _STDIN_NAME else text
+
+
+def _run_pycon(ns, p):
+    """Run a console session exactly as doctest runs it (its parser, its
+    runner, its OutputChecker: directives, <BLANKLINE>, the traceback
+    header rule; stdout compared, stderr not), and report each statement's
+    verdict. Output also reaches fd 1, so the output limit holds."""
+    import doctest, re, traceback
+
+    global _STDIN_NAME
+    _STDIN_NAME = re.compile(r"<doctest stdin\[\d+\]>")
     first = p["line"]
-    for ex in doctest.DocTestParser().get_examples(p["code"]):
-        line = first + ex.lineno
-        source = "\n" * (line - 1) + ex.source
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        try:
-            exec(compile(source, filename, "single", dont_inherit=True), ns)
-        except (_Timeout, _OutputLimit):
-            raise
-        except BaseException as e:
+    try:
+        examples = doctest.DocTestParser().get_examples(p["code"], "stdin")
+    except ValueError as e:
+        # doctest's words: "line 3 of the docstring for stdin lacks blank ..."
+        m = re.match(r"line (\d+) of the \w+ for stdin (.*)", str(e), re.S)
+        at, what = (int(m.group(1)), m.group(2)) if m else (1, str(e))
+        _tell({"t": "example", "line": first + at - 1, "source": "", "want": "", "got": "",
+               "ok": False, "error": what})
+        return None
+    real = sys.stdout
+
+    class Tee(doctest._SpoofOut):
+        last = ""
+
+        def write(self, s):
+            n = super().write(s)
+            try:
+                real.write(s)
+            except Exception:
+                pass
+            return n
+
+        def getvalue(self):
+            self.last = super().getvalue()
+            return self.last
+
+    def tb_text(exc_info):
+        """The traceback as the REPL prints it: frames of `<stdin>` show no
+        source line (the REPL keeps none)."""
+        tb = exc_info[2]
+        while tb is not None and tb.tb_frame.f_code.co_filename in (doctest.__file__, _SELF):
+            tb = tb.tb_next
+        out, stdin = [], False
+        for line in _stdin_frames("".join(traceback.format_exception(exc_info[0], exc_info[1], tb))).splitlines(True):
+            if line.startswith("  File "):
+                stdin = line.startswith('  File "<stdin>"')
+            elif stdin and line.startswith("    "):
+                continue
+            else:
+                stdin = False
+            out.append(line)
+        return "".join(out)
+
+    class Runner(doctest.DocTestRunner):
+        def report_start(self, out, test, example):
+            pass
+
+        def _say(self, example, got, ok):
+            stop = _ctl.get("stop")
+            if stop is not None:
+                raise stop
             _flush()
-            _write_fd2("Traceback (most recent call last):\n"
-                       + "".join(traceback.format_exception_only(type(e), e)), p["limit"])
-        _flush()
-        _tell({"t": "example", "line": line, "source": ex.source, "want": ex.want})
+            try:
+                real.flush()
+            except Exception:
+                pass
+            _tell({"t": "example", "line": first + example.lineno, "source": example.source,
+                   "want": example.want, "got": got, "ok": ok})
+
+        def report_success(self, out, test, example, got):
+            self._say(example, got, True)
+
+        def report_failure(self, out, test, example, got):
+            self._say(example, got, False)
+
+        def report_unexpected_exception(self, out, test, example, exc_info):
+            self._say(example, self._fakeout.last + tb_text(exc_info), False)
+
+    doctest._exception_traceback = tb_text
+    show = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        show(message, category, _stdin_frames(str(filename)), lineno, file, line)
+
+    warnings.showwarning = showwarning
+    runner = Runner(verbose=False, optionflags=0)
+    runner._fakeout = Tee()
+    test = doctest.DocTest(examples, ns, "stdin", p["file"], 0, None)
+    try:
+        runner.run(test, clear_globs=False)
+    except KeyboardInterrupt as e:
+        return _report(e, p["file"], first, p["limit"])
+    finally:
+        warnings.showwarning = show
     return None
 
 
@@ -487,11 +572,35 @@ def _left_running(name):
     return "a non-daemon thread (%s) is still running, so as a script it would never exit" % name
 
 
+def _recording_print(filename, first, prints):
+    """A print() that also records what it writes to stdout and the line
+    of the program that called it (the innermost frame in the program), as
+    pytest-examples attributes output to `#>` comments."""
+    real = builtins.print
+
+    def print(*args, sep=" ", end="\n", file=None, flush=False):
+        if file is None or file is sys.stdout:
+            f = sys._getframe(1)
+            while f is not None and f.f_code.co_filename != filename:
+                f = f.f_back
+            buf = io.StringIO()
+            real(*args, sep=sep, end=end, file=buf)
+            if f is not None:
+                prints.append([f.f_lineno - first + 1, buf.getvalue()])
+        real(*args, sep=sep, end=end, file=file, flush=flush)
+
+    return print
+
+
 def _program(ns, p, last):
     """Run one program; tell the template how it ended."""
     import time
 
     filename = p["file"]
+    prints = []
+    saved_print = builtins.print
+    if p.get("inline"):
+        builtins.print = _recording_print(filename, p["line"], prints)
     sys.stdin = io.StringIO(p.get("stdin") or "")
     timeout = float(p.get("timeout", 10))
     end = time.monotonic() + timeout
@@ -501,7 +610,7 @@ def _program(ns, p, last):
     try:
         try:
             if p.get("mode") == "pycon":
-                _run_pycon(ns, p)
+                reply["exception"] = _run_pycon(ns, p)
             else:
                 reply["exception"] = _run_code(ns, p)
             try:
@@ -535,21 +644,26 @@ def _program(ns, p, last):
         _figures(close_only=True)
     except Exception:
         pass
+    builtins.print = saved_print
     _flush()
     if os.getpid() != _ctl["pid"]:
         os._exit(1 if reply["exception"] else 0)  # a forked child ends as a script's would
+    reply["prints"] = prints
     _tell(reply)
 
 
 def _on_alarm(signum, frame):
-    raise _Timeout()
+    # Remembered: doctest's runner catches every exception of a statement.
+    _ctl["stop"] = _Timeout()
+    raise _ctl["stop"]
 
 
 def _on_limit(signum, frame):
     # Stop the snippet, not the worker's own reporting of how it ended (a
     # traceback that crosses the limit is cut by the template instead).
     if not _ctl["reporting"]:
-        raise _OutputLimit()
+        _ctl["stop"] = _OutputLimit()
+        raise _ctl["stop"]
 
 
 def _child(req, job_dir, out_w, ctl_w, ack_r):
@@ -673,7 +787,6 @@ class _Program:
         self.truncated = False
         self.rich = []
         self.examples = []
-        self.ex_start = 0
         self.mark = None
         self.done = None
 
@@ -751,18 +864,22 @@ def _job(req):
         elif kind == "mark":
             current.mark = len(_decode(current.data))
         elif kind == "example":
-            got = _decode(current.data[current.ex_start:])
-            current.ex_start = len(current.data)
             line = msg.get("line")
+            error = msg.get("error")
             current.examples.append({"line": line if isinstance(line, int) else 0,
                                      "source": str(msg.get("source")),
-                                     "want": str(msg.get("want")), "got": got})
+                                     "want": str(msg.get("want")), "got": str(msg.get("got")),
+                                     "ok": msg.get("ok") is True,
+                                     "error": error if isinstance(error, str) else None})
         elif kind == "done" and len(results) < len(programs):
             exc = msg.get("exception") if isinstance(msg.get("exception"), dict) else None
             if exc is not None and current.mark is not None:
                 exc["output_len"] = current.mark
             left = msg.get("left_running")
-            results.append({"output": current.text(), "truncated": current.truncated,
+            prints = msg.get("prints") if isinstance(msg.get("prints"), list) else []
+            prints = [[x[0], x[1]] for x in prints if isinstance(x, list) and len(x) == 2
+                      and isinstance(x[0], int) and x[0] >= 0 and isinstance(x[1], str)]
+            results.append({"prints": prints, "output": current.text(), "truncated": current.truncated,
                             "exception": exc, "timed_out": bool(msg.get("timed_out")),
                             "examples": current.examples, "rich": current.rich,
                             "left_running": left if isinstance(left, str) else None})

@@ -56,7 +56,13 @@ pub struct QuizSource<'a> {
 /// Parse and validate a quiz. On failure, every problem found, each with file,
 /// line and column. Warnings (unknown keys) are kept in [`Quiz::warnings`].
 pub fn parse(src: &QuizSource) -> Result<Quiz, Vec<Diagnostic>> {
-    parse::parse(src)
+    parse::parse(src, "python")
+}
+
+/// [`parse`], with the language of `Tracing` programs that name none
+/// (`quiz-language` in `[preprocessor.python]`).
+pub(crate) fn parse_in(src: &QuizSource, default_language: &str) -> Result<Quiz, Vec<Diagnostic>> {
+    parse::parse(src, default_language)
 }
 
 /// A Python `Tracing` program the pipeline must execute.

@@ -37,6 +37,8 @@ type Value<'i> = Spanned<DeValue<'i>>;
 
 struct Cx<'s> {
     src: &'s QuizSource<'s>,
+    /// The language of a `Tracing` program that names none.
+    default_language: &'s str,
     lines: Lines,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
@@ -338,9 +340,13 @@ impl<'t, 'i> Q<'t, 'i> {
     }
 }
 
-pub(crate) fn parse(src: &QuizSource) -> Result<Quiz, Vec<Diagnostic>> {
+pub(crate) fn parse<'s>(
+    src: &'s QuizSource<'s>,
+    default_language: &'s str,
+) -> Result<Quiz, Vec<Diagnostic>> {
     let mut cx = Cx {
         src,
+        default_language,
         lines: Lines::new(src.toml),
         errors: Vec::new(),
         warnings: Vec::new(),
@@ -732,7 +738,7 @@ fn tracing(cx: &mut Cx, q: &Q, prompt: Option<&DeTable>, answer: Option<&DeTable
     let language = match (language, fence_language) {
         (Some((l, _)), _) => l.trim().to_lowercase(),
         (None, Some(l)) if !l.is_empty() => l,
-        _ => "python".to_string(),
+        _ => cx.default_language.to_string(),
     };
     let python = is_python(&language);
 

@@ -159,7 +159,8 @@ pub struct Tracing {
     pub program: String,
     /// Byte ranges of `program` that mdbook-quiz's `` `[ `` … `` ]` `` markers highlight.
     pub marks: Vec<std::ops::Range<usize>>,
-    /// The program's language, lowercase: `prompt.language`, else the fence's, else `python`.
+    /// The program's language, lowercase: `prompt.language`, else the fence's,
+    /// else the book's `quiz-language` (`python`).
     pub language: String,
     /// Line in the quiz file of the program's first line.
     pub program_line: usize,

@@ -48,7 +48,7 @@ pub fn labelled_pre(class: &str, label: &str, body: &str, extra_attrs: &str) -> 
     format!(
         "<div class=\"{class}\"{extra_attrs}><div class=\"mdpy-label\">{}</div><pre><code class=\"nohighlight\">{}</code></pre></div>",
         text(label),
-        text(body)
+        coloured(body)
     )
 }
 
@@ -107,6 +107,26 @@ fn one_line(html: &str) -> String {
     html.trim_end().replace('\n', "&#10;")
 }
 
+/// Program output with terminal colours: each SGR sequence (`ESC[31m`)
+/// becomes a coloured span (`ansi-to-html`), and the text between them is
+/// escaped and made visible as by `text` (any other control sequence stays
+/// visible as control pictures).
+pub fn coloured(s: &str) -> String {
+    let pieces = super::sgr_pieces(s);
+    if pieces.len() < 2 {
+        return text(s);
+    }
+    let escaped: String = pieces
+        .iter()
+        .map(|(sgr, t)| if *sgr { t.to_string() } else { text(t) })
+        .collect();
+    ansi_to_html::Converter::new()
+        .skip_escape(true)
+        .convert(&escaped)
+        .map(|h| h.replace('\n', "&#10;"))
+        .unwrap_or_else(|_| text(s))
+}
+
 /// What a snippet shows besides text blocks (its data is in the chapter's
 /// element).
 pub fn snippet(inner: &str) -> String {
@@ -143,7 +163,7 @@ pub fn rich_output(label: &str, pieces: &[Piece]) -> String {
         match piece {
             Piece::Text(t) if !t.is_empty() => out.push_str(&format!(
                 "<pre><code class=\"nohighlight\">{}</code></pre>",
-                text(t)
+                coloured(t)
             )),
             Piece::Text(_) => {}
             Piece::Image(mime, data, alt) => out.push_str(&image(mime, data, alt)),

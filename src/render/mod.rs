@@ -18,6 +18,50 @@ use crate::scan::Scanned;
 use crate::verify::Verdict;
 use std::ops::Range;
 
+/// `s` cut into SGR sequences (`ESC[1;31m`: terminal colours and styles,
+/// `true`) and the text between them (`false`), in order.
+pub(crate) fn sgr_pieces(s: &str) -> Vec<(bool, &str)> {
+    let mut out = Vec::new();
+    let (mut rest, mut text_start) = (s, 0);
+    let mut at = 0;
+    while let Some(i) = rest.find("\u{1b}[") {
+        let params = &rest[i + 2..];
+        let len = params
+            .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+            .unwrap_or(params.len());
+        let start = at + i;
+        if params[len..].starts_with('m') {
+            let end = start + 2 + len + 1;
+            if text_start < start {
+                out.push((false, &s[text_start..start]));
+            }
+            out.push((true, &s[start..end]));
+            text_start = end;
+            at = end;
+        } else {
+            at = start + 2;
+        }
+        rest = &s[at..];
+    }
+    if text_start < s.len() {
+        out.push((false, &s[text_start..]));
+    }
+    out
+}
+
+/// `s` without its SGR sequences (terminal colours), for plain text blocks.
+pub(crate) fn without_sgr(s: &str) -> std::borrow::Cow<'_, str> {
+    let pieces = sgr_pieces(s);
+    if !pieces.iter().any(|(sgr, _)| *sgr) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    pieces
+        .iter()
+        .filter(|(sgr, _)| !sgr)
+        .map(|(_, t)| *t)
+        .collect()
+}
+
 /// Text as a reader should see it, for every renderer: the one place output
 /// bytes that HTML cannot carry are made visible (at render time only:
 /// `output` blocks are compared with the text as printed). A line ending is
@@ -25,7 +69,9 @@ use std::ops::Range;
 /// overwrites it, as in a terminal (a progress bar `10%\r20%\r100%` shows
 /// `100%`); other control characters but tab show as Unicode control
 /// pictures (NUL `␀`, ESC `␛`, DEL `␡`), C1 controls and noncharacters as
-/// Python escapes (`\x85`, `\ufffe`).
+/// Python escapes (`\x85`, `\ufffe`). In output on a page, terminal colours
+/// (SGR sequences) are taken out first: spans in HTML (`html::coloured`),
+/// dropped from text blocks (`without_sgr`).
 pub(crate) fn visible(s: &str) -> std::borrow::Cow<'_, str> {
     let plain = |c: char| c == '\n' || c == '\t' || !(c.is_control() || is_noncharacter(c));
     if s.chars().all(plain) {
@@ -268,7 +314,17 @@ fn html_snippet(
     nl: &str,
 ) -> (Option<serde_json::Value>, Shown) {
     if s.mode == Mode::Pycon {
-        return (None, Shown::Nothing);
+        // A wrong transcript published under `on-mismatch = "warn"`: its diff.
+        return match verdict.and_then(|v| v.warning.as_deref()) {
+            Some(w) => (
+                None,
+                Shown::Html(html::warning(
+                    "mdbook-python: this console session does not match what Python prints",
+                    w,
+                )),
+            ),
+            None => (None, Shown::Nothing),
+        };
     }
     let (output, author) = match (&s.skip, verdict) {
         (Some(_), _) => (s.expected.as_ref().map(|e| e.text.as_str()), true),
@@ -279,7 +335,12 @@ fn html_snippet(
         || verdict.is_some_and(|v| v.variants.len() > 1)
         || s.no_browser.is_some()
         || s.attrs.browser_differs
-        || (s.skip.is_none() && verdict.is_some_and(|v| !v.rich.is_empty() || v.warning.is_some()));
+        || (s.skip.is_none()
+            && verdict.is_some_and(|v| {
+                !v.rich.is_empty()
+                    || v.warning.is_some()
+                    || v.shown.as_deref().is_some_and(|o| o.contains("\u{1b}["))
+            }));
     // Only what the front end needs, and only when it differs from the
     // default: `{}` is a plain snippet whose output block follows it.
     // The code itself is not repeated: the runner reads it from the page's
@@ -308,7 +369,7 @@ fn html_snippet(
             serde_json::json!({"name": ex.name, "check": ex.check_code(), "hints": ex.hints.len()}),
         );
     }
-    if s.no_browser.is_some() {
+    if s.no_browser.is_some() || matches!(s.skip, Some(Skip::NoRun | Skip::NotMarked)) {
         put("browser", serde_json::json!(false));
     }
     if s.attrs.browser_differs {
@@ -578,7 +639,8 @@ fn alts(s: &Snippet, rich: &[Rich]) -> Vec<String> {
 
 /// A fenced text block, each line behind the container prefix.
 fn fenced(body: &str, prefix: &str, nl: &str) -> String {
-    let body = visible(body);
+    let body = without_sgr(body);
+    let body = visible(&body);
     let body = body.as_ref();
     let fence = fence_for(body);
     let mut out = format!("{prefix}{fence}text{nl}");
@@ -726,6 +788,17 @@ pub(crate) fn longest_run(s: &str, c: char) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_colours_are_spans_and_other_controls_stay_visible() {
+        let out = "\u{1b}[31mred\u{1b}[0m <b>\u{1b}[2K\n";
+        assert_eq!(without_sgr(out), "red <b>\u{1b}[2K\n");
+        assert_eq!(
+            html::coloured(out),
+            "<span style='color:var(--red,#a00)'>red</span> &lt;b&gt;\u{241b}[2K&#10;"
+        );
+        assert_eq!(html::coloured("plain\n"), "plain&#10;");
+    }
 
     #[test]
     fn splice_keeps_untouched_bytes() {

@@ -112,3 +112,47 @@ fn bless_never_writes_a_traceback_over_an_output_block() {
         "{text}"
     );
 }
+
+#[test]
+fn pytest_examples_inline_output_is_checked_and_blessed() {
+    let chapter = "# A\n\n```python {test=\"skip\" lint=\"skip\"}\nprint('never run')\n#> wrong, but not run\n```\n\n```py\nx = [1, 2]\nprint(x)\n#> [1, 2]\nfor i in x:\n    print(i)\n    #> 1\n    #> 3\nprint('a\\n\\nb')\n#> a\n#> b\ndef f():\n    \"\"\"\n    A docstring, not output.\n    \"\"\"\nprint('long')\n\"\"\"\nshort\n\"\"\"\nprint({'a': [1, 2]})\n\"\"\"\n{\n    'a': [\n        1,\n        2,\n    ],\n}\n\"\"\"\n```\n";
+    let toml = crate::harness::BOOK_TOML.replace("jobs = 2", "inline-output = \"pytest-examples\"");
+    let t = BookTest::with(&toml, &[("a.md", chapter)]);
+    let errors = t.errors();
+    assert_eq!(
+        errors,
+        vec![
+            "error: the `#>` lines here do not match what the code above them prints\n  --> src/a.md:14\n   | --- expected\n   | +++ actual\n   | @@ -1,2 +1,2 @@\n   |  1\n   | -3\n   | +2\n   = help: fix the `#>` lines, or run `mdbook-python bless` to write the real output".to_string(),
+            "error: the `#>` lines here do not match what the code above them prints\n  --> src/a.md:17\n   | --- expected\n   | +++ actual\n   | @@ -1,2 +1,3 @@\n   |  a\n   | +\n   |  b\n   = help: fix the `#>` lines, or run `mdbook-python bless` to write the real output".to_string(),
+            "error: the `#>` lines here do not match what the code above them prints\n  --> src/a.md:24\n   | --- expected\n   | +++ actual\n   | @@ -1 +1 @@\n   | -short\n   | +long\n   = help: fix the `#>` lines, or run `mdbook-python bless` to write the real output".to_string(),
+        ]
+    );
+    let (code, err) = run("bless", &t);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        t.read("src/a.md"),
+        chapter
+            .replace("    #> 1\n    #> 3\n", "    #> 1\n    #> 2\n")
+            .replace("#> a\n#> b\n", "#> a\n#>\n#> b\n")
+            .replace("\"\"\"\nshort\n", "\"\"\"\nlong\n")
+    );
+    let (code, err) = run("check", &t);
+    assert_eq!(code, 0, "{err}");
+    // Without the setting, `#>` lines are comments like any other.
+    let t = BookTest::chapter(chapter);
+    assert!(t.errors().is_empty(), "{:?}", t.errors());
+}
+
+#[test]
+fn bless_writes_a_console_traceback_as_the_repl_shows_it() {
+    let t =
+        BookTest::chapter("# A\n\n```pycon\n>>> def f():\n...     return 1 / 0\n>>> f()\n1\n```\n");
+    let (code, err) = run("bless", &t);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        t.read("src/a.md"),
+        "# A\n\n```pycon\n>>> def f():\n...     return 1 / 0\n>>> f()\nTraceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n  File \"<stdin>\", line 2, in f\nZeroDivisionError: division by zero\n```\n"
+    );
+    let (code, err) = run("check", &t);
+    assert_eq!(code, 0, "{err}");
+}

@@ -270,10 +270,64 @@ fn control_characters_and_progress_bars_show_visibly_without_html_errors() {
     let (result, warnings) = t.build_with_warnings();
     result.unwrap();
     assert_eq!(warnings, "", "mdBook warned");
-    // A lone CR returns to the line's start (as in a terminal); other
-    // control characters show as Unicode control pictures (C1 as escapes).
-    assert_eq!(
-        t.text_blocks("a.md"),
-        vec!["a\u{2400}b\n100%\n\u{241b}[1mbold\u{241b}[0m \u{2421} \\x85\nXYcdef\n"]
+    // A lone CR returns to the line's start (as in a terminal); terminal
+    // styles are HTML; other control characters show as Unicode control
+    // pictures (C1 as escapes).
+    let html = t.main_html("a.md");
+    assert!(
+        html.contains("a\u{2400}b\n100%\n<b>bold</b> \u{2421} \\x85\nXYcdef\n"),
+        "{html}"
     );
+}
+
+#[test]
+fn terminal_colours_in_output_are_coloured_spans() {
+    let t =
+        BookTest::chapter("# A\n\n```python\nprint('\\x1b[1;32mok\\x1b[0m done \\x1b[2K')\n```\n");
+    t.build().unwrap();
+    let html = t.main_html("a.md");
+    assert!(
+        html.contains("<pre><code class=\"nohighlight\"><b><span style=\"color:var(--green,#0a0)\">ok</span></b> done \u{241b}[2K\n</code></pre>"),
+        "{html}"
+    );
+    // A text renderer gets the text without the sequences.
+    let (_, texts) = t.run("markdown", mdbook_python::Mode::Build);
+    assert!(
+        texts[0].contains("```text\nok done \u{241b}[2K\n```"),
+        "{}",
+        texts[0]
+    );
+}
+
+#[test]
+fn blocks_that_do_not_run_get_no_run_button_and_no_note() {
+    let toml = crate::harness::BOOK_TOML.replace("jobs = 2", "run = \"marked\"");
+    let t = BookTest::with(
+        &toml,
+        &[(
+            "a.md",
+            "# A\n\n```python\nimport threading\n```\n\n```python,run\nprint(1)\n```\n\n```python,run,norun\nx\n```\n",
+        )],
+    );
+    assert_eq!(t.errors().len(), 1);
+    let t = BookTest::with(
+        &toml,
+        &[(
+            "a.md",
+            "# A\n\n```python\nimport threading\n```\n\n```python,run\nprint(1)\n```\n",
+        )],
+    );
+    t.build().unwrap();
+    assert_eq!(
+        t.chapter_data("a.md")["s"],
+        serde_json::json!([{"browser": false, "o": 0}, {}])
+    );
+    assert!(!t.main_html("a.md").contains("Runs at build time only"));
+    let t = BookTest::chapter("# A\n\n```python,norun\nimport subprocess\n```\n");
+    t.build().unwrap();
+    assert_eq!(
+        t.chapter_data("a.md")["s"],
+        serde_json::json!([{"browser": false, "o": 0}])
+    );
+    assert!(!t.main_html("a.md").contains("Runs at build time only"));
 }

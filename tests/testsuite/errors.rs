@@ -128,7 +128,7 @@ fn a_bad_timeout_value() {
 fn an_output_block_without_a_python_block() {
     assert_eq!(
         first_error("# A\n\n```output\nhello\n```\n"),
-        "error: this `output` block does not follow a Python block\n  --> src/a.md:3\n   = help: put it right under a ```python block (only blank lines between), or use ```text to show text"
+        "warning: this `output` block does not follow a Python block, so nothing checks it\n  --> src/a.md:3\n   = help: put it right under a ```python block (only blank lines between), or use ```text to show text"
     );
 }
 
@@ -427,5 +427,105 @@ fn an_included_pycon_session_is_checked_at_the_included_line() {
                 "error: the output of this `>>>` statement does not match\n  --> src/a.md:10\n   | --- expected\n   | +++ actual\n   | @@ -1 +1 @@\n   | -3\n   | +2\n{help}"
             ),
         ]
+    );
+}
+
+#[test]
+fn a_prompt_without_its_space_is_named_not_fatal() {
+    let t = BookTest::chapter(
+        "# A\n\n```pycon\n>>> 1\n1\n>>>print(1)\n1\n```\n\n```python\nprint('still runs')\n```\n\n```output\nstill runs\n```\n",
+    );
+    assert_eq!(
+        t.errors(),
+        vec!["error: this console session cannot be run: doctest reads this line as one that lacks blank after >>>: '>>>print(1)'\n  --> src/a.md:6\n   = help: put a space after the prompt, as Python's prompt shows it: `>>> print(1)`, `... x`".to_string()]
+    );
+}
+
+#[test]
+fn a_python_block_written_as_a_console_session_is_one() {
+    let t = BookTest::chapter(
+        "# A\n\n```python\n>>> print(\"~/projects\")\n~/projects\n>>> 1 + 1\n3\n```\n",
+    );
+    let (report, _) = t.run("html", mdbook_python::Mode::Build);
+    let errors: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        errors,
+        vec!["error: the output of this `>>>` statement does not match\n  --> src/a.md:6\n   | --- expected\n   | +++ actual\n   | @@ -1 +1 @@\n   | -3\n   | +2\n   = help: fix the lines under the statement, or run `mdbook-python bless` to write the real output".to_string()]
+    );
+    assert_eq!(
+        report.notes.lines(),
+        vec![
+            "1 console session found in python blocks (a first code line starting with `>>> `), checked as doctest runs them"
+        ]
+    );
+}
+
+#[test]
+fn an_ipython_transcript_is_reported_unchecked() {
+    let t = BookTest::chapter("# A\n\n```pycon\nIn [1]: 1 + 1\nOut[1]: 3\n```\n");
+    assert_eq!(
+        t.errors(),
+        vec!["warning: this console session has no `>>>` prompt, so it is not checked: `In [1]: 1 + 1`\n  --> src/a.md:4\n   = help: write it as Python's prompt shows it (`>>> ` before each statement), or make it a ```text block".to_string()]
+    );
+}
+
+#[test]
+fn a_wrong_transcript_is_published_with_its_diff_under_warn() {
+    let toml = BOOK_TOML.replace("jobs = 2", "on-mismatch = \"warn\"");
+    let t = BookTest::with(&toml, &[("a.md", "# A\n\n```pycon\n>>> 2 * 3\n7\n```\n")]);
+    t.build().unwrap();
+    let html = t.main_html("a.md");
+    assert!(
+        html.contains("<strong>mdbook-python: this console session does not match what Python prints</strong>\n<pre><code class=\"nohighlight\">--- expected\n+++ actual\n@@ -1 +1 @@\n-7\n+6</code></pre>"),
+        "{html}"
+    );
+}
+
+#[test]
+fn a_planning_error_drops_its_block_only() {
+    let t = BookTest::chapter(
+        "# A\n\n```python,noruns\nx\n```\n\n```python {test=\"skip\" lint=\"skip\"}\nnot python\n```\n\n```python\nprint(1)\n```\n\n```output\n2\n```\n",
+    );
+    let errors = t.errors();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].starts_with("error: unknown attribute `noruns` on a Python block\n  --> src/a.md:3\n   = help: did you mean `norun`?"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].starts_with(
+            "error: the output block does not match what the snippet prints\n  --> src/a.md:15\n"
+        ),
+        "{}",
+        errors[1]
+    );
+}
+
+#[test]
+fn a_text_block_contradicting_the_output_is_a_warning() {
+    let t = BookTest::chapter(
+        "# A\n\n```python3\nprint('real')\n```\n\n```text\nwritten\n```\n\n```py\n    print('same')\n```\n\n```text\nsame\n```\n",
+    );
+    let (report, _) = t.run("html", mdbook_python::Mode::Build);
+    let all: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        all,
+        vec!["warning: the ```text block under this snippet does not match what it prints\n  --> src/a.md:7\n   | --- expected\n   | +++ actual\n   | @@ -1 +1 @@\n   | -written\n   | +real\n   = help: make it an ```output block to have it checked (and written by bless), fix it, or put a line of prose between them if it shows something else".to_string()]
+    );
+    assert_eq!(
+        report.notes.lines(),
+        vec!["1 code block indented as a whole ran dedented"]
+    );
+}
+
+#[test]
+fn qualified_exception_names_match_and_are_named() {
+    let t = BookTest::chapter(
+        "# A\n\n```python,raises=curses.error\nimport curses\nraise curses.error('boom')\n```\n\n```python\nimport curses\nraise curses.error('boom')\n```\n",
+    );
+    assert_eq!(
+        t.errors(),
+        vec!["error: this snippet raised curses.error: boom\n  --> src/a.md:10\n   | Traceback (most recent call last):\n   |   File \"src/a.md\", line 10, in <module>\n   |     raise curses.error('boom')\n   | _curses.error: boom\n   = help: fix the code, or mark the block `raises=curses.error` if the exception is the point".to_string()]
     );
 }

@@ -6,6 +6,7 @@ mod blessing;
 mod build;
 mod cache_dir;
 mod commands;
+mod doctest_corpus;
 mod errors;
 mod exercises;
 mod harness;

@@ -58,3 +58,28 @@ fn a_missing_quiz_file() {
         vec!["error: quiz file \"nope.toml\" not found\n  --> src/a.md:3:6\n   = help: the path is relative to the chapter's file".to_string()]
     );
 }
+
+#[test]
+fn quiz_language_sets_the_language_of_programs_that_name_none() {
+    let rust = "# A\n\n```quiz\n[[questions]]\ntype = \"Tracing\"\nprompt.program = \"\"\"\nfn main() {\n    let v = vec![1];\n    println!(\"{:?}\", v);\n}\n\"\"\"\nanswer.doesCompile = true\nanswer.stdout = \"[1]\"\n\n[[questions]]\ntype = \"Tracing\"\nprompt.language = \"python\"\nprompt.program = \"print([1])\"\nanswer.doesCompile = true\nanswer.stdout = \"[2]\"\n```\n";
+    let toml = BOOK_TOML.replace("jobs = 2", "quiz-language = \"rust\"");
+    let t = BookTest::with(&toml, &[("a.md", rust)]);
+    let (report, _) = t.run("html", mdbook_python::Mode::Build);
+    let errors: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
+    // The Rust program is not run as Python (it would not parse); the
+    // Python one still is, and its wrong answer is found.
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("error: the output written in question 2 (Tracing) does not match what the program prints"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(report.stats.programs, 1);
+    assert_eq!(
+        report.notes.lines(),
+        vec!["1 quiz program in rust not run (answers taken as written)"]
+    );
+    // Without the setting, the program is Python, and fails to parse.
+    let t = BookTest::chapter(rust);
+    assert_eq!(t.errors().len(), 2, "{:?}", t.errors());
+}
