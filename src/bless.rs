@@ -283,6 +283,7 @@ pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
         display_root: display,
         progress: true,
         browser: false,
+        shard: None,
     };
     let mut report = crate::run_book(&ctx, &mut book, &options);
     let src = md.root.join(&md.config.book.src);

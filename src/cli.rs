@@ -40,8 +40,14 @@ pub enum Command {
         /// Also run every browser-runnable snippet in Pyodide under Node (the
         /// page's own runner) and fail where it prints something else than
         /// the page shows, unless the block is marked `browser=differs`.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "shard")]
         browser: bool,
+        /// Run and verify only part K of N of the jobs (`--shard 2/4`), for
+        /// CI runners that share the work: each writes its results to its
+        /// cache folder; the union of their `results/` folders is the cache
+        /// of the whole book (see the guide's "Commands and CI").
+        #[arg(long, value_name = "K/N")]
+        shard: Option<crate::Shard>,
     },
     /// Write the real outputs into the book's `output` blocks.
     Bless {
@@ -86,7 +92,8 @@ pub fn main() -> ExitCode {
             dir,
             no_cache,
             browser,
-        }) => check(&dir, no_cache, browser),
+            shard,
+        }) => check(&dir, no_cache, browser, shard),
         Some(Command::Bless { dir, no_cache }) => crate::bless::bless(&dir, no_cache),
         Some(Command::Clean { dir }) => clean(&dir),
         Some(Command::Init { dir }) => match crate::init::run(&dir) {
@@ -290,7 +297,7 @@ fn display_root(dir: &Path) -> PathBuf {
     }
 }
 
-fn check(dir: &Path, no_cache: bool, browser: bool) -> ExitCode {
+fn check(dir: &Path, no_cache: bool, browser: bool, shard: Option<crate::Shard>) -> ExitCode {
     let mut md = match load(dir) {
         Ok(m) => m,
         Err(e) => return fail(e),
@@ -301,6 +308,7 @@ fn check(dir: &Path, no_cache: bool, browser: bool) -> ExitCode {
         display_root: display_root(dir),
         progress: true,
         browser,
+        shard,
     };
     md.with_preprocessor(PythonPreprocessor::new(options));
     match md.preprocess_book(&CheckRenderer) {

@@ -66,6 +66,42 @@ pub struct Options {
     pub progress: bool,
     /// `check --browser`: also run the snippets in Pyodide and compare.
     pub browser: bool,
+    /// `check --shard K/N`: run and verify only this part of the jobs.
+    pub shard: Option<Shard>,
+}
+
+/// `check --shard K/N`: part `index` (1-based) of `count`. A job belongs to
+/// the part its cache key falls in (the key's first 64 bits modulo `count`),
+/// so the parts are disjoint, cover every job, and a job stays in its part
+/// when other chapters change or move (the key is a hash of what the job
+/// runs, not of its place in the book).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parsed = s.split_once('/').and_then(|(k, n)| {
+            Some((k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?))
+        });
+        match parsed {
+            Some((index, count)) if index >= 1 && index <= count => Ok(Shard { index, count }),
+            _ => Err(format!(
+                "`{s}` is not a shard: write K/N with 1 <= K <= N, e.g. `--shard 2/4`"
+            )),
+        }
+    }
+}
+
+impl Shard {
+    /// Whether the job with cache key `key` (hex) is in this part.
+    pub(crate) fn holds(&self, key: &str) -> bool {
+        let head = key.get(..16).and_then(|h| u64::from_str_radix(h, 16).ok());
+        head.unwrap_or(0) % self.count == self.index - 1
+    }
 }
 
 impl Default for Options {
@@ -76,6 +112,7 @@ impl Default for Options {
             display_root: PathBuf::new(),
             progress: false,
             browser: false,
+            shard: None,
         }
     }
 }
@@ -97,6 +134,8 @@ pub struct Report {
     pub inputs: Vec<(PathBuf, String)>,
     /// `network = "loopback"`: the sandbox was asked for no network.
     pub network_isolated: bool,
+    /// `check --shard`: which part ran (`mdbook-python: shard 1/4: 12 of 50 jobs`).
+    pub shard: Option<String>,
 }
 
 impl Report {
@@ -168,6 +207,9 @@ pub fn print_report(report: &Report) {
     eprintln!("{}", report.summary());
     if let Some(browser) = &report.browser {
         eprintln!("{browser}");
+    }
+    if let Some(shard) = &report.shard {
+        eprintln!("{shard}");
     }
 }
 
@@ -499,6 +541,16 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             }
         }
     }
+    if let Some(shard) = options.shard {
+        let all = jobs.len();
+        jobs.retain(|j| shard.holds(&execute::cache::key(&interpreter, j, &config.figure_format)));
+        report.shard = Some(format!(
+            "mdbook-python: shard {}/{}: {} of {all} jobs (the other shards run the rest)",
+            shard.index,
+            shard.count,
+            jobs.len()
+        ));
+    }
     timings.lap("plan");
     // 3. execute
     // Read the result packs only when something is left to run or look up.
@@ -667,6 +719,13 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         };
         let mut quiz_edits = Vec::new();
         for (qi, planned) in ch.quizzes.iter().enumerate() {
+            // A shard verifies a quiz only when it ran all of its programs.
+            if options.shard.is_some()
+                && !(planned.quiz.python_programs().iter())
+                    .all(|tp| quiz_outcomes.contains_key(&(i, qi, tp.question)))
+            {
+                continue;
+            }
             let (runs, mut errors) =
                 quizzes::runs(planned, |question| quiz_outcomes.remove(&(i, qi, question)));
             let mut verified = quiz::verify(&planned.quiz, &runs);

@@ -3,7 +3,10 @@
 //! worker's code, each program's code, stdin, mode, timeout and output limit,
 //! in order; the figure format; and, for a job that imports a module outside
 //! the standard library, the installed packages and their versions). Prose
-//! and display-only attributes are not part of it.
+//! and display-only attributes are not part of it, and neither is any
+//! absolute path (the interpreter is known by its build, `sys.version`;
+//! programs by their file relative to the book), so keys made on one machine
+//! or checkout hold on another (`check --shard` on several CI runners).
 //!
 //! Results live in "pack" files under `<cache-dir>/results/`: a build reads
 //! every pack once and writes the results it computed as one new pack at the
@@ -26,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Bump when the meaning of a cached result changes.
-const FORMAT: &str = "mdbook-python cache v3";
+const FORMAT: &str = "mdbook-python cache v4";
 
 /// Merge the packs read when more than this many exist.
 const MAX_PACKS: usize = 8;
@@ -135,7 +138,8 @@ pub fn key(interpreter: &Interpreter, job: &Job, figure_format: &str) -> String 
     };
     field(FORMAT.as_bytes());
     field(worker_digest());
-    field(interpreter.executable.as_os_str().as_encoded_bytes());
+    // The build (`sys.version`: version, build date, compiler), not the
+    // install path: a key made on another machine or checkout is the same.
     field(interpreter.full_version.as_bytes());
     field(figure_format.as_bytes());
     if third_party {
@@ -369,6 +373,16 @@ mod tests {
             ..interp()
         };
         assert_ne!(a, key(&other, &job("print(1)\n"), "svg"));
+        let elsewhere = Interpreter {
+            executable: "/opt/hostedtoolcache/Python/3.11.7/x64/bin/python3".into(),
+            site_dirs: vec!["/opt/hostedtoolcache/site-packages".into()],
+            ..interp()
+        };
+        assert_eq!(
+            a,
+            key(&elsewhere, &job("print(1)\n"), "svg"),
+            "the same build installed elsewhere: the same key"
+        );
     }
 
     #[test]

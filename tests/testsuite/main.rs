@@ -15,5 +15,6 @@ mod quizzes;
 mod refresher;
 mod rich;
 mod serve;
+mod shards;
 mod sound;
 mod untouched;
