@@ -2,7 +2,8 @@
 //! (`[context, book]` JSON on stdin, the book on stdout; the usage instead
 //! when stdin is a terminal); `supports`, and the
 //! author's commands `check`, `bless` and `clean`. Each returns an exit code;
-//! nothing here panics on bad input.
+//! nothing here panics on bad input. `build` and `serve` (mdBook's engine
+//! in this process) are in `serve`.
 
 use crate::{Mode, Options, PythonPreprocessor, print_report};
 use clap::{Parser, Subcommand};
@@ -49,6 +50,36 @@ pub enum Command {
         #[arg(long, value_name = "K/N")]
         shard: Option<crate::Shard>,
     },
+    /// Build the book with mdBook's engine and this plugin in one process
+    /// (what `mdbook build` with `[preprocessor.python]` writes; mdBook
+    /// itself need not be installed).
+    Build {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Output folder (default: the book's `build-dir`, `book`).
+        #[arg(short, long)]
+        dest_dir: Option<PathBuf>,
+        /// Open the book in a web browser once built.
+        #[arg(short, long)]
+        open: bool,
+    },
+    /// Build the book, serve it over HTTP, and rebuild and reload the page
+    /// on every change (src, theme, book.toml, `extra-watch-dirs`, and the
+    /// files chapters include or quizzes read).
+    Serve {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[arg(short, long)]
+        dest_dir: Option<PathBuf>,
+        /// Host name or address to listen on.
+        #[arg(short = 'n', long, default_value = "localhost")]
+        hostname: String,
+        #[arg(short, long, default_value_t = 3000)]
+        port: u16,
+        /// Open the book in a web browser.
+        #[arg(short, long)]
+        open: bool,
+    },
     /// Write the real outputs into the book's `output` blocks.
     Bless {
         #[arg(default_value = ".")]
@@ -94,6 +125,18 @@ pub fn main() -> ExitCode {
             browser,
             shard,
         }) => check(&dir, no_cache, browser, shard),
+        Some(Command::Build {
+            dir,
+            dest_dir,
+            open,
+        }) => crate::serve::build(&dir, dest_dir.as_deref(), open),
+        Some(Command::Serve {
+            dir,
+            dest_dir,
+            hostname,
+            port,
+            open,
+        }) => crate::serve::serve(&dir, dest_dir.as_deref(), &hostname, port, open),
         Some(Command::Bless { dir, no_cache }) => crate::bless::bless(&dir, no_cache),
         Some(Command::Clean { dir }) => clean(&dir),
         Some(Command::Init { dir }) => match crate::init::run(&dir) {

@@ -276,6 +276,33 @@ impl Expander<'_> {
     }
 }
 
+/// Every file the chapter text `source` (in the folder `dir`) includes
+/// through mdBook's directives, directly or through included files, for
+/// `serve`'s watcher.
+pub(crate) fn files_included(source: &str, dir: &Path) -> Vec<PathBuf> {
+    if !source.contains("{{") {
+        return Vec::new();
+    }
+    let seen = std::cell::RefCell::new(Vec::new());
+    let read = |p: &Path| {
+        let text = crate::execute::fs::read_text(p);
+        if text.is_some() {
+            seen.borrow_mut().push(p.to_path_buf());
+        }
+        text
+    };
+    let mut ex = Expander {
+        files: Vec::new(),
+        read: &read,
+        texts: Vec::new(),
+    };
+    let root = ex.add(PathBuf::new(), source.to_string(), None);
+    let mut input = Traced::default();
+    input.push(source, root, At::Text(0));
+    ex.expand(&input, dir, dir, 0);
+    seen.into_inner()
+}
+
 /// (file index, line) of a byte of traced text, from its pieces.
 fn locate_in(pieces: &[Piece], files: &[Source], offset: usize) -> Option<(usize, usize)> {
     let p = pieces[..pieces.partition_point(|p| p.out <= offset)].last()?;

@@ -12,7 +12,15 @@
 //!    pass.
 //!
 //! [`quiz`] parses, verifies and renders quizzes inside the same pipeline.
-//! [`run_book`] drives the stages; [`cli`] adds `check`, `bless` and `clean`.
+//! [`run_book`] drives the stages; [`cli`] adds `check`, `bless` and `clean`,
+//! and `build` and `serve` (mdBook's engine in-process, module `serve`).
+//!
+//! Unix only: the worker pool needs process groups, `fork` and rlimits.
+
+#[cfg(not(unix))]
+compile_error!(
+    "mdbook-python runs on Linux and macOS only: its worker pool needs Unix process groups, fork and rlimits (on Windows, use WSL)"
+);
 
 pub mod bless;
 pub mod cli;
@@ -27,6 +35,7 @@ pub mod quiz;
 pub mod quizzes;
 pub mod render;
 pub mod scan;
+pub(crate) mod serve;
 pub mod verify;
 
 use config::Config;

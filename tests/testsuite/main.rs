@@ -6,6 +6,7 @@ mod blessing;
 mod build;
 mod cache_dir;
 mod commands;
+mod engine;
 mod errors;
 mod harness;
 mod hostile;
