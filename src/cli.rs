@@ -379,6 +379,14 @@ fn clean(dir: &Path) -> ExitCode {
         }
     };
     let cache = config.cache_dir_in(&md.root);
+    if config.assets_dir.is_some() {
+        let assets = config.assets_dir_in(&md.root);
+        match crate::execute::cache::clean_assets(&assets) {
+            Ok(true) => eprintln!("mdbook-python: removed the assets in {}", assets.display()),
+            Ok(false) => {}
+            Err(e) => return fail(e),
+        }
+    }
     match crate::execute::cache::clean(&cache) {
         Ok(Some(cleaned)) => {
             for path in &cleaned.left {

@@ -256,9 +256,9 @@ fn interpreter_memos(config: &Config, cache_dir: &Path, root: &Path) -> Vec<Path
 /// the cache is off, or the interpreter is not remembered.
 pub fn replay(ctx: &PreprocessorContext, input: &[u8]) -> Option<(Vec<u8>, Report)> {
     let started = Instant::now();
-    let (cache_dir, key) = book_key(ctx, input)?;
-    let assets = [render::assets::JS_PATH, render::assets::CSS_PATH];
-    if ctx.renderer == "html" && !assets.iter().all(|a| cache_dir.join(a).is_file()) {
+    let (cache_dir, assets_dir, key) = book_key(ctx, input)?;
+    let assets = [render::assets::JS_FILE, render::assets::CSS_FILE];
+    if ctx.renderer == "html" && !assets.iter().all(|a| assets_dir.join(a).is_file()) {
         return None;
     }
     let (entry, answer) = execute::books::load(&cache_dir, &ctx.renderer, &key)?;
@@ -279,7 +279,7 @@ pub fn remember(ctx: &PreprocessorContext, input: &[u8], answer: &[u8], report: 
     if !report.diagnostics.is_empty() || report.failed > 0 {
         return;
     }
-    if let Some((cache_dir, key)) = book_key(ctx, input) {
+    if let Some((cache_dir, _, key)) = book_key(ctx, input) {
         let entry = execute::books::Entry {
             key,
             programs: report.snippets,
@@ -292,7 +292,7 @@ pub fn remember(ctx: &PreprocessorContext, input: &[u8], answer: &[u8], report: 
 
 /// The book cache's folder and key: mdBook's whole input, the plugin
 /// binary, the interpreter and the browser-parity results.
-fn book_key(ctx: &PreprocessorContext, input: &[u8]) -> Option<(PathBuf, String)> {
+fn book_key(ctx: &PreprocessorContext, input: &[u8]) -> Option<(PathBuf, PathBuf, String)> {
     let config = read_config(ctx, None).ok()?;
     if !config.cache {
         return None;
@@ -307,7 +307,7 @@ fn book_key(ctx: &PreprocessorContext, input: &[u8]) -> Option<(PathBuf, String)
         execute::chapters::dir_stamp(&cache_dir.join("browser")).as_bytes(),
         input,
     ]);
-    Some((cache_dir, key))
+    Some((cache_dir, config.assets_dir_in(&ctx.root), key))
 }
 
 /// Part of every chapter-cache key: changed whenever rendering changes
@@ -404,7 +404,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     }
     let cache_dir = config.cache_dir_in(root);
     if target == render::Target::Html && options.mode == Mode::Build {
-        publish_assets(&config, &cache_dir, &mut report);
+        publish_assets(&config, root, &cache_dir, &mut report);
     }
     if chapters.is_empty() {
         report.seconds = started.elapsed().as_secs_f64();
@@ -901,7 +901,7 @@ fn progress_bar(wanted: bool, total: usize) -> Option<indicatif::ProgressBar> {
 }
 
 /// Write the front-end bundle where book.toml's `additional-js`/`-css` find it.
-fn publish_assets(config: &Config, cache_dir: &Path, report: &mut Report) {
+fn publish_assets(config: &Config, root: &Path, cache_dir: &Path, report: &mut Report) {
     let (js, css) = render::assets::bundle(
         &config.pyodide_url,
         config.output_limit,
@@ -910,22 +910,27 @@ fn publish_assets(config: &Config, cache_dir: &Path, report: &mut Report) {
         &config.figure_format,
         &config.packages,
     );
+    let assets = config.assets_dir_in(root);
     let result = execute::cache::prepare_dir(cache_dir)
-        .and_then(|_| {
-            execute::fs::write_if_changed(&cache_dir.join(render::assets::JS_PATH), js.as_bytes())
+        .and_then(|_| match config.assets_dir {
+            Some(_) => execute::cache::prepare_assets_dir(&assets),
+            None => Ok(()),
         })
         .and_then(|_| {
-            execute::fs::write_if_changed(&cache_dir.join(render::assets::CSS_PATH), css.as_bytes())
+            execute::fs::write_if_changed(&assets.join(render::assets::JS_FILE), js.as_bytes())
+        })
+        .and_then(|_| {
+            execute::fs::write_if_changed(&assets.join(render::assets::CSS_FILE), css.as_bytes())
         });
     if let Err(e) = result {
         report.diagnostics.push(
             Diagnostic::error(
-                cache_dir,
+                &assets,
                 0,
                 format!("cannot write the front-end assets: {e}"),
             )
             .with_help(
-                "make the cache folder writable, or set `cache-dir` in [preprocessor.python]",
+                "make the folder writable, or set `assets-dir` (or `cache-dir`) in [preprocessor.python]",
             ),
         );
     }

@@ -224,7 +224,7 @@ pub(crate) const OWNED: &[&str] = &[
     "chapters.json",    // the chapter cache (`chapters`)
     "book-*",           // the book cache, one per renderer (`books`)
     "interpreter.json", // interpreter facts (`interpreter`)
-    "assets",           // the front-end bundle (`render::assets`)
+    "assets",           // the front-end bundle (`render::assets`), unless `assets-dir`
     "browser",          // browser parity: the Node driver and results (`browser`)
     "matplotlib",       // matplotlib's config folder for workers (`pool`)
     ".tmp*",            // a temporary file an interrupted write left
@@ -316,6 +316,39 @@ pub(crate) fn clean(cache_dir: &Path) -> Result<Option<Cleaned>, String> {
         cleaned.removed = true;
     }
     Ok(Some(cleaned))
+}
+
+/// Create an `assets-dir` that does not exist yet, with a `.gitignore` of
+/// `*` (its files are built, not written by hand).
+pub(crate) fn prepare_assets_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    write_atomically(&dir.join(".gitignore"), GITIGNORE)
+}
+
+/// Delete the two asset files of an `assets-dir` and the `.gitignore` the
+/// plugin wrote there (nothing else there is the plugin's), then the folder
+/// if that left it empty. `Ok(true)`: some were there.
+pub(crate) fn clean_assets(dir: &Path) -> Result<bool, String> {
+    use crate::render::assets::{CSS_FILE, JS_FILE};
+    let mut found = false;
+    let ignore = dir.join(".gitignore");
+    if std::fs::read(&ignore).is_ok_and(|t| t == GITIGNORE) {
+        remove(&ignore)?;
+    }
+    for name in [JS_FILE, CSS_FILE] {
+        let path = dir.join(name);
+        if path.symlink_metadata().is_ok() {
+            std::fs::remove_file(&path)
+                .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+            found = true;
+        }
+    }
+    // Only an empty folder is removed (an error otherwise, ignored).
+    let _ = std::fs::remove_dir(dir);
+    Ok(found)
 }
 
 /// Remove a file, a symbolic link (not what it points to) or a folder.
