@@ -148,7 +148,7 @@ impl Default for Config {
 
 /// Keys of our own, then the keys mdBook itself reads from every
 /// preprocessor table.
-const KEYS: &[&str] = &[
+pub const KEYS: &[&str] = &[
     "python",
     "timeout",
     "output-limit",

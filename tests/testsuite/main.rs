@@ -8,6 +8,7 @@ mod cache_dir;
 mod commands;
 mod engine;
 mod errors;
+mod guide;
 mod harness;
 mod hostile;
 mod kept;
