@@ -420,6 +420,24 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    #[test]
+    fn files_included_follows_nested_includes_out_of_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("ch")).unwrap();
+        std::fs::create_dir_all(dir.path().join("code")).unwrap();
+        std::fs::write(dir.path().join("code/a.md"), "{{#include b.py:2}}\n").unwrap();
+        std::fs::write(dir.path().join("code/b.py"), "x = 1\nprint(x)\n").unwrap();
+        let chapter = "# Ch\n\n{{#include ../../code/a.md}}\n{{#include missing.py}}\n";
+        let found = files_included(chapter, &src.join("ch"));
+        let names: Vec<String> = found
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a.md", "b.py"], "{found:?}");
+        assert!(files_included("# no directive\n", &src).is_empty());
+    }
+
     fn map(source: &str, expanded: &str, files: &[(&str, &str)]) -> Option<LineMap> {
         let files: HashMap<PathBuf, String> = files
             .iter()
