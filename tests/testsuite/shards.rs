@@ -97,6 +97,21 @@ fn two_shards_merged_leave_nothing_to_run() {
         "{err}"
     );
 
+    // The last CI step, a build of the merged cache, runs nothing either.
+    let out = Command::new(bin())
+        .arg("build")
+        .arg(merged.root())
+        .env("XDG_CACHE_HOME", home.path())
+        .env("MDBOOK_PYTHON_SEAL_KEY", SECRET)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("{JOBS} snippets, 0 run, {JOBS} cached, 0 failed")),
+        "{err}"
+    );
+
     // Without the shared key, packs sealed elsewhere do not verify.
     let stranger = book();
     for runner in &runners {
