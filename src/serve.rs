@@ -257,6 +257,7 @@ fn watch(dir: &Path, dest_dir: Option<&Path>, md: MDBook, reload: &dyn Fn()) -> 
         Ok(w) => w,
         Err(e) => return failed(e),
     };
+    eprintln!("mdbook-python: watching for changes (Ctrl-C to stop)");
     loop {
         let mut changed = BTreeSet::new();
         // Wait for a change, then for a quiet moment (an editor's save is

@@ -117,10 +117,9 @@ fn live_reload(port: u16) -> std::net::TcpStream {
     s
 }
 
-#[test]
-fn serve_serves_watches_an_include_outside_src_rebuilds_once_and_reloads() {
-    let _guard = crate::harness::heavy();
-    let t = book();
+/// `mdbook-python serve` on `t` (the configured command must not run),
+/// after its first build and once it watches: the server and its log.
+fn serve(t: &BookTest) -> (Serve, Vec<String>) {
     let mut program = Command::new(bin());
     program.env(
         "MDBOOK_PREPROCESSOR__PYTHON__COMMAND",
@@ -129,6 +128,15 @@ fn serve_serves_watches_an_include_outside_src_rebuilds_once_and_reloads() {
     let serve = Serve::start_with(program, t.root());
     let mut log = Vec::new();
     serve.wait_for("HTML book written", Duration::from_secs(60), &mut log);
+    serve.wait_for("watching for changes", Duration::from_secs(10), &mut log);
+    (serve, log)
+}
+
+#[test]
+fn serve_serves_watches_an_include_outside_src_rebuilds_once_and_reloads() {
+    let _guard = crate::harness::heavy();
+    let t = book();
+    let (serve, log) = serve(&t);
     assert_eq!(builds(&log), 1, "{}", log.join("\n"));
     let page = serve.get("/a.html");
     assert!(page.contains("language-text\">hello\n</code>"), "{page}");
@@ -167,4 +175,34 @@ fn serve_serves_watches_an_include_outside_src_rebuilds_once_and_reloads() {
         "rebuilt on its own:\n{}",
         quiet.join("\n")
     );
+}
+
+#[test]
+fn serve_rebuilds_when_a_quiz_file_outside_src_changes() {
+    let _guard = crate::harness::heavy();
+    let quiz = |prompt: &str| {
+        format!(
+            "[[questions]]\ntype = \"ShortAnswer\"\nprompt.prompt = \"{prompt}\"\nanswer.answer = \"len\"\n"
+        )
+    };
+    let t = BookTest::with(
+        &book_toml(),
+        &[("a.md", "# A\n\n{{#quiz ../quizzes/q.toml}}\n")],
+    );
+    std::fs::create_dir_all(t.root().join("quizzes")).unwrap();
+    t.write("quizzes/q.toml", &quiz("Which built-in counts items?"));
+    let (serve, log) = serve(&t);
+    assert_eq!(builds(&log), 1, "{}", log.join("\n"));
+    assert!(
+        serve
+            .get("/a.html")
+            .contains("Which built-in counts items?")
+    );
+
+    t.write("quizzes/q.toml", &quiz("Which built-in gives the length?"));
+    let mut log = Vec::new();
+    serve.wait_for("HTML book written", Duration::from_secs(60), &mut log);
+    assert_eq!(builds(&log), 1, "{}", log.join("\n"));
+    let page = serve.get("/a.html");
+    assert!(page.contains("Which built-in gives the length?"), "{page}");
 }
