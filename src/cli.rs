@@ -2,7 +2,8 @@
 //! (`[context, book]` JSON on stdin, the book on stdout; the usage instead
 //! when stdin is a terminal); `supports`, and the
 //! author's commands `check`, `bless` and `clean`. Each returns an exit code;
-//! nothing here panics on bad input.
+//! nothing here panics on bad input. `build` and `serve` (mdBook's engine
+//! in this process) are in `serve`.
 
 use crate::{Mode, Options, PythonPreprocessor, print_report};
 use clap::{Parser, Subcommand};
@@ -40,12 +41,48 @@ pub enum Command {
         /// Also run every browser-runnable snippet in Pyodide under Node (the
         /// page's own runner) and fail where it prints something else than
         /// the page shows, unless the block is marked `browser=differs`.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "shard")]
         browser: bool,
         /// Run on this one runtime of the matrix instead (`3.12`, a command
         /// or path, or `pyodide`), alone.
         #[arg(long, value_name = "RUNTIME")]
         runtime: Option<String>,
+        /// Run and verify only part K of N of the jobs (`--shard 2/4`), for
+        /// CI runners that share the work: each writes its results to its
+        /// cache folder; the union of their `results/` folders is the cache
+        /// of the whole book (see the guide's "Commands and CI").
+        #[arg(long, value_name = "K/N")]
+        shard: Option<crate::Shard>,
+    },
+    /// Build the book with mdBook's engine and this plugin in one process
+    /// (what `mdbook build` with `[preprocessor.python]` writes; mdBook
+    /// itself need not be installed).
+    Build {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Output folder (default: the book's `build-dir`, `book`).
+        #[arg(short, long)]
+        dest_dir: Option<PathBuf>,
+        /// Open the book in a web browser once built.
+        #[arg(short, long)]
+        open: bool,
+    },
+    /// Build the book, serve it over HTTP, and rebuild and reload the page
+    /// on every change (src, theme, book.toml, `extra-watch-dirs`, and the
+    /// files chapters include or quizzes read).
+    Serve {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[arg(short, long)]
+        dest_dir: Option<PathBuf>,
+        /// Host name or address to listen on.
+        #[arg(short = 'n', long, default_value = "localhost")]
+        hostname: String,
+        #[arg(short, long, default_value_t = 3000)]
+        port: u16,
+        /// Open the book in a web browser.
+        #[arg(short, long)]
+        open: bool,
     },
     /// Write the real outputs into the book's `output` blocks.
     Bless {
@@ -92,7 +129,20 @@ pub fn main() -> ExitCode {
             no_cache,
             browser,
             runtime,
-        }) => check(&dir, no_cache, browser, runtime),
+            shard,
+        }) => check(&dir, no_cache, browser, runtime, shard),
+        Some(Command::Build {
+            dir,
+            dest_dir,
+            open,
+        }) => crate::serve::build(&dir, dest_dir.as_deref(), open),
+        Some(Command::Serve {
+            dir,
+            dest_dir,
+            hostname,
+            port,
+            open,
+        }) => crate::serve::serve(&dir, dest_dir.as_deref(), &hostname, port, open),
         Some(Command::Bless { dir, no_cache }) => crate::bless::bless(&dir, no_cache),
         Some(Command::Clean { dir }) => clean(&dir),
         Some(Command::Init { dir }) => match crate::init::run(&dir) {
@@ -296,7 +346,13 @@ fn display_root(dir: &Path) -> PathBuf {
     }
 }
 
-fn check(dir: &Path, no_cache: bool, browser: bool, runtime: Option<String>) -> ExitCode {
+fn check(
+    dir: &Path,
+    no_cache: bool,
+    browser: bool,
+    runtime: Option<String>,
+    shard: Option<crate::Shard>,
+) -> ExitCode {
     let mut md = match load(dir) {
         Ok(m) => m,
         Err(e) => return fail(e),
@@ -308,6 +364,7 @@ fn check(dir: &Path, no_cache: bool, browser: bool, runtime: Option<String>) -> 
         progress: true,
         browser: browser || runtime.as_deref() == Some("pyodide"),
         runtime: runtime.filter(|r| r != "pyodide"),
+        shard,
     };
     md.with_preprocessor(PythonPreprocessor::new(options));
     match md.preprocess_book(&CheckRenderer) {
@@ -335,6 +392,14 @@ fn clean(dir: &Path) -> ExitCode {
         }
     };
     let cache = config.cache_dir_in(&md.root);
+    if config.assets_dir.is_some() {
+        let assets = config.assets_dir_in(&md.root);
+        match crate::execute::cache::clean_assets(&assets) {
+            Ok(true) => eprintln!("mdbook-python: removed the assets in {}", assets.display()),
+            Ok(false) => {}
+            Err(e) => return fail(e),
+        }
+    }
     match crate::execute::cache::clean(&cache) {
         Ok(Some(cleaned)) => {
             for path in &cleaned.left {

@@ -86,6 +86,10 @@ pub struct Config {
     /// Where results and the front-end assets live (`cache-dir`, default
     /// `.mdbook-python`, relative to the book root). Never the source folder.
     pub cache_dir: PathBuf,
+    /// Where the front-end assets are written (`assets-dir`, relative to the
+    /// book root; default `<cache-dir>/assets`): a folder whose name has no
+    /// leading dot publishes them on hosts that drop dot-folders.
+    pub assets_dir: Option<PathBuf>,
     /// Where the browser loads Pyodide from (`pyodide-url`).
     pub pyodide_url: String,
     /// Address-space limit of each worker in MiB (`memory-limit`, default
@@ -148,6 +152,7 @@ impl Default for Config {
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
             cache: true,
             cache_dir: PathBuf::from(".mdbook-python"),
+            assets_dir: None,
             pyodide_url: DEFAULT_PYODIDE_URL.into(),
             memory_limit: 4096,
             file_size_limit: 256,
@@ -170,7 +175,7 @@ impl Default for Config {
 
 /// Keys of our own, then the keys mdBook itself reads from every
 /// preprocessor table.
-const KEYS: &[&str] = &[
+pub const KEYS: &[&str] = &[
     "python",
     "timeout",
     "output-limit",
@@ -179,6 +184,7 @@ const KEYS: &[&str] = &[
     "jobs",
     "cache",
     "cache-dir",
+    "assets-dir",
     "pyodide-url",
     "figure-format",
     "packages",
@@ -271,6 +277,10 @@ impl Config {
                 },
                 "cache-dir" => match value.as_str() {
                     Some(s) if !s.trim().is_empty() => config.cache_dir = PathBuf::from(s),
+                    _ => errors.push(bad("a path")),
+                },
+                "assets-dir" => match value.as_str() {
+                    Some(s) if !s.trim().is_empty() => config.assets_dir = Some(PathBuf::from(s)),
                     _ => errors.push(bad("a path")),
                 },
                 "pyodide-url" => match value.as_str() {
@@ -411,6 +421,15 @@ impl Config {
     pub fn cache_dir_in(&self, root: &Path) -> PathBuf {
         root.join(&self.cache_dir)
     }
+
+    /// The folder of the front-end assets (`assets-dir`, else
+    /// `<cache-dir>/assets`).
+    pub fn assets_dir_in(&self, root: &Path) -> PathBuf {
+        match &self.assets_dir {
+            Some(dir) => root.join(dir),
+            None => self.cache_dir_in(root).join(crate::render::assets::DIR),
+        }
+    }
 }
 
 /// The environment variable through which mdBook lets `cache-dir` be set.
@@ -430,9 +449,45 @@ pub(crate) fn read(
         .ok()
         .flatten();
     let config = Config::from_table(table.as_ref(), hidelines, book_toml)?;
+    let assets = (config.assets_dir.as_deref())
+        .and_then(|dir| check_assets_dir(dir, root, &mdbook.book.src, book_toml));
     match check_cache_dir(&config.cache_dir, root, &mdbook.book.src, book_toml) {
         Some(d) => Err(vec![d]),
-        None => Ok(config),
+        None => match assets {
+            Some(d) => Err(vec![d]),
+            None => Ok(config),
+        },
+    }
+}
+
+/// `assets-dir` must be a folder inside the book, other than the book's own
+/// folder, outside the source folder (nothing is written there).
+fn check_assets_dir(
+    dir: &Path,
+    root: &Path,
+    src: &Path,
+    book_toml: Option<&str>,
+) -> Option<Diagnostic> {
+    let problem = problem_with_folder(dir, root, src)?;
+    Some(
+        Diagnostic::error(
+            "book.toml",
+            book_toml.map_or(0, |t| line_of_key(t, "preprocessor.python", "assets-dir")),
+            format!("`preprocessor.python.assets-dir` = \"{}\" {problem}", dir.display()),
+        )
+        .with_help("set `assets-dir` to a folder inside the book and outside `src`, e.g. `mdbook-python-assets`, and point `additional-js`/`additional-css` at the files in it"),
+    )
+}
+
+/// What is wrong with `dir` as a folder the plugin writes into: out of the
+/// book, the book itself, or the source folder (holding it or inside it).
+fn problem_with_folder(dir: &Path, root: &Path, src: &Path) -> Option<String> {
+    let src = src.strip_prefix(root).unwrap_or(src);
+    let src_rel = inside(src).ok().flatten().unwrap_or_default();
+    match inside(dir) {
+        Err(p) => Some(p),
+        Ok(None) => Some("leads out of the book's folder".to_string()),
+        Ok(Some(rel)) => placement(&rel, &src_rel).or_else(|| resolved(root, &rel, &src_rel)),
     }
 }
 
@@ -447,13 +502,7 @@ pub(crate) fn check_cache_dir(
     src: &Path,
     book_toml: Option<&str>,
 ) -> Option<Diagnostic> {
-    let src = src.strip_prefix(root).unwrap_or(src);
-    let src_rel = inside(src).ok().flatten().unwrap_or_default();
-    let problem = match inside(cache_dir) {
-        Err(p) => Some(p),
-        Ok(None) => Some("leads out of the book's folder".to_string()),
-        Ok(Some(rel)) => placement(&rel, &src_rel).or_else(|| resolved(root, &rel, &src_rel)),
-    }?;
+    let problem = problem_with_folder(cache_dir, root, src)?;
     let shown = cache_dir.display();
     let from_env = std::env::var_os(CACHE_DIR_ENV).is_some();
     let (message, line) = if from_env {

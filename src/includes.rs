@@ -276,6 +276,33 @@ impl Expander<'_> {
     }
 }
 
+/// Every file the chapter text `source` (in the folder `dir`) includes
+/// through mdBook's directives, directly or through included files, for
+/// `serve`'s watcher.
+pub(crate) fn files_included(source: &str, dir: &Path) -> Vec<PathBuf> {
+    if !source.contains("{{") {
+        return Vec::new();
+    }
+    let seen = std::cell::RefCell::new(Vec::new());
+    let read = |p: &Path| {
+        let text = crate::execute::fs::read_text(p);
+        if text.is_some() {
+            seen.borrow_mut().push(p.to_path_buf());
+        }
+        text
+    };
+    let mut ex = Expander {
+        files: Vec::new(),
+        read: &read,
+        texts: Vec::new(),
+    };
+    let root = ex.add(PathBuf::new(), source.to_string(), None);
+    let mut input = Traced::default();
+    input.push(source, root, At::Text(0));
+    ex.expand(&input, dir, dir, 0);
+    seen.into_inner()
+}
+
 /// (file index, line) of a byte of traced text, from its pieces.
 fn locate_in(pieces: &[Piece], files: &[Source], offset: usize) -> Option<(usize, usize)> {
     let p = pieces[..pieces.partition_point(|p| p.out <= offset)].last()?;
@@ -392,6 +419,24 @@ fn playground(text: &str, f: usize, props: &[&str]) -> Traced {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn files_included_follows_nested_includes_out_of_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("ch")).unwrap();
+        std::fs::create_dir_all(dir.path().join("code")).unwrap();
+        std::fs::write(dir.path().join("code/a.md"), "{{#include b.py:2}}\n").unwrap();
+        std::fs::write(dir.path().join("code/b.py"), "x = 1\nprint(x)\n").unwrap();
+        let chapter = "# Ch\n\n{{#include ../../code/a.md}}\n{{#include missing.py}}\n";
+        let found = files_included(chapter, &src.join("ch"));
+        let names: Vec<String> = found
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a.md", "b.py"], "{found:?}");
+        assert!(files_included("# no directive\n", &src).is_empty());
+    }
 
     fn map(source: &str, expanded: &str, files: &[(&str, &str)]) -> Option<LineMap> {
         let files: HashMap<PathBuf, String> = files

@@ -4,7 +4,7 @@
 //! `execute::fs::rewrite` (permissions and symbolic links kept). Running it
 //! twice changes nothing the second time.
 
-use crate::render::assets::{CSS_PATH, JS_PATH};
+use crate::render::assets::{CSS_FILE, DIR, JS_FILE};
 use std::path::Path;
 use toml_edit::{Array, DocumentMut, Item, Table, value};
 
@@ -33,9 +33,24 @@ pub fn edit(text: &str) -> Result<(String, Vec<String>), String> {
             renderers.join(", ")
         ));
     }
+    // The assets' folder as book.toml sets it (`assets-dir`, else
+    // `<cache-dir>/assets`).
+    let python = doc.get("preprocessor").and_then(|p| p.get("python"));
+    let setting = |key: &str| {
+        python
+            .and_then(|t| t.get(key))
+            .and_then(|v| v.as_str())
+            .map(|s| s.trim_end_matches('/').to_string())
+    };
+    let folder = setting("assets-dir").unwrap_or_else(|| {
+        format!(
+            "{}/{DIR}",
+            setting("cache-dir").unwrap_or_else(|| ".mdbook-python".into())
+        )
+    });
     let html = table(table(doc.as_table_mut(), "output")?, "html")?;
-    for (key, file) in [("additional-js", JS_PATH), ("additional-css", CSS_PATH)] {
-        let wanted = format!(".mdbook-python/{file}");
+    for (key, file) in [("additional-js", JS_FILE), ("additional-css", CSS_FILE)] {
+        let wanted = format!("{folder}/{file}");
         let entry = html.entry(key).or_insert(value(Array::new()));
         let Some(array) = entry.as_array_mut() else {
             return Err(format!("`output.html.{key}` in book.toml is not an array"));
@@ -107,6 +122,26 @@ fn keep_line_endings(old: &str, new: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_asset_lines_follow_assets_dir_or_cache_dir() {
+        let text = "[book]\ntitle = \"T\"\n\n[preprocessor.python]\nassets-dir = \"mdpy/\"\n";
+        let (new, _) = edit(text).unwrap();
+        assert!(
+            new.contains("additional-js = [\"mdpy/mdbook-python.js\"]"),
+            "{new}"
+        );
+        assert!(
+            new.contains("additional-css = [\"mdpy/mdbook-python.css\"]"),
+            "{new}"
+        );
+        let text = "[book]\ntitle = \"T\"\n\n[preprocessor.python]\ncache-dir = \"cache\"\n";
+        let (new, _) = edit(text).unwrap();
+        assert!(
+            new.contains("additional-js = [\"cache/assets/mdbook-python.js\"]"),
+            "{new}"
+        );
+    }
 
     #[test]
     fn adds_what_is_missing_and_keeps_the_rest() {

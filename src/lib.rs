@@ -12,7 +12,15 @@
 //!    pass.
 //!
 //! [`quiz`] parses, verifies and renders quizzes inside the same pipeline.
-//! [`run_book`] drives the stages; [`cli`] adds `check`, `bless` and `clean`.
+//! [`run_book`] drives the stages; [`cli`] adds `check`, `bless` and `clean`,
+//! and `build` and `serve` (mdBook's engine in-process, module `serve`).
+//!
+//! Unix only: the worker pool needs process groups, `fork` and rlimits.
+
+#[cfg(not(unix))]
+compile_error!(
+    "mdbook-python runs on Linux and macOS only: its worker pool needs Unix process groups, fork and rlimits (on Windows, use WSL)"
+);
 
 pub mod bless;
 pub mod cli;
@@ -29,6 +37,7 @@ pub mod quiz;
 pub mod quizzes;
 pub mod render;
 pub mod scan;
+pub(crate) mod serve;
 pub mod verify;
 
 use config::Config;
@@ -71,6 +80,42 @@ pub struct Options {
     /// `check --runtime 3.12`: that runtime alone, as the primary, with no
     /// matrix.
     pub runtime: Option<String>,
+    /// `check --shard K/N`: run and verify only this part of the jobs.
+    pub shard: Option<Shard>,
+}
+
+/// `check --shard K/N`: part `index` (1-based) of `count`. A job belongs to
+/// the part its cache key falls in (the key's first 64 bits modulo `count`),
+/// so the parts are disjoint, cover every job, and a job stays in its part
+/// when other chapters change or move (the key is a hash of what the job
+/// runs, not of its place in the book).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parsed = s.split_once('/').and_then(|(k, n)| {
+            Some((k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?))
+        });
+        match parsed {
+            Some((index, count)) if index >= 1 && index <= count => Ok(Shard { index, count }),
+            _ => Err(format!(
+                "`{s}` is not a shard: write K/N with 1 <= K <= N, e.g. `--shard 2/4`"
+            )),
+        }
+    }
+}
+
+impl Shard {
+    /// Whether the job with cache key `key` (hex) is in this part.
+    pub(crate) fn holds(&self, key: &str) -> bool {
+        let head = key.get(..16).and_then(|h| u64::from_str_radix(h, 16).ok());
+        head.unwrap_or(0) % self.count == self.index - 1
+    }
 }
 
 impl Default for Options {
@@ -82,6 +127,7 @@ impl Default for Options {
             progress: false,
             browser: false,
             runtime: None,
+            shard: None,
         }
     }
 }
@@ -107,6 +153,8 @@ pub struct Report {
     pub matrix: Option<String>,
     /// What the summary notes about the book's blocks, once per build.
     pub notes: plan::Notes,
+    /// `check --shard`: which part ran (`mdbook-python: shard 1/4: 12 of 50 jobs`).
+    pub shard: Option<String>,
 }
 
 impl Report {
@@ -185,6 +233,9 @@ pub fn print_report(report: &Report) {
     if let Some(table) = &report.matrix {
         eprintln!("{table}");
     }
+    if let Some(shard) = &report.shard {
+        eprintln!("{shard}");
+    }
 }
 
 /// `3 errors (see above); the book was not built`.
@@ -256,9 +307,9 @@ impl matrix::Lookup for ChapterLookup<'_> {
 /// the cache is off, or the interpreter is not remembered.
 pub fn replay(ctx: &PreprocessorContext, input: &[u8]) -> Option<(Vec<u8>, Report)> {
     let started = Instant::now();
-    let (cache_dir, key) = book_key(ctx, input)?;
-    let assets = [render::assets::JS_PATH, render::assets::CSS_PATH];
-    if ctx.renderer == "html" && !assets.iter().all(|a| cache_dir.join(a).is_file()) {
+    let (cache_dir, assets_dir, key) = book_key(ctx, input)?;
+    let assets = [render::assets::JS_FILE, render::assets::CSS_FILE];
+    if ctx.renderer == "html" && !assets.iter().all(|a| assets_dir.join(a).is_file()) {
         return None;
     }
     let (entry, answer) = execute::books::load(&cache_dir, &ctx.renderer, &key)?;
@@ -280,7 +331,7 @@ pub fn remember(ctx: &PreprocessorContext, input: &[u8], answer: &[u8], report: 
     if !report.diagnostics.is_empty() || report.failed > 0 {
         return;
     }
-    if let Some((cache_dir, key)) = book_key(ctx, input) {
+    if let Some((cache_dir, _, key)) = book_key(ctx, input) {
         let entry = execute::books::Entry {
             key,
             programs: report.snippets,
@@ -294,7 +345,7 @@ pub fn remember(ctx: &PreprocessorContext, input: &[u8], answer: &[u8], report: 
 
 /// The book cache's folder and key: mdBook's whole input, the plugin
 /// binary, the interpreter and the browser-parity results.
-fn book_key(ctx: &PreprocessorContext, input: &[u8]) -> Option<(PathBuf, String)> {
+fn book_key(ctx: &PreprocessorContext, input: &[u8]) -> Option<(PathBuf, PathBuf, String)> {
     let config = read_config(ctx, None).ok()?;
     if !config.cache {
         return None;
@@ -309,7 +360,7 @@ fn book_key(ctx: &PreprocessorContext, input: &[u8]) -> Option<(PathBuf, String)
         execute::browser::generation(&cache_dir).as_bytes(),
         input,
     ]);
-    Some((cache_dir, key))
+    Some((cache_dir, config.assets_dir_in(&ctx.root), key))
 }
 
 /// Part of every chapter-cache key: changed whenever rendering changes
@@ -416,7 +467,7 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     }
     let cache_dir = config.cache_dir_in(root);
     if target == render::Target::Html && options.mode == Mode::Build {
-        publish_assets(&config, &cache_dir, &mut report);
+        publish_assets(&config, root, &cache_dir, &mut report);
     }
     if chapters.is_empty() {
         report.seconds = started.elapsed().as_secs_f64();
@@ -574,6 +625,16 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
                 p.file = rel.to_path_buf();
             }
         }
+    }
+    if let Some(shard) = options.shard {
+        let all = jobs.len();
+        jobs.retain(|j| shard.holds(&execute::cache::key(&interpreter, j, &config.figure_format)));
+        report.shard = Some(format!(
+            "mdbook-python: shard {}/{}: {} of {all} jobs (the other shards run the rest)",
+            shard.index,
+            shard.count,
+            jobs.len()
+        ));
     }
     timings.lap("plan");
     // 3. execute
@@ -795,6 +856,13 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         };
         let mut quiz_edits = Vec::new();
         for (qi, planned) in ch.quizzes.iter().enumerate() {
+            // A shard verifies a quiz only when it ran all of its programs.
+            if options.shard.is_some()
+                && !(planned.quiz.python_programs().iter())
+                    .all(|tp| quiz_outcomes.contains_key(&(i, qi, tp.question)))
+            {
+                continue;
+            }
             let (runs, mut errors) =
                 quizzes::runs(planned, |question| quiz_outcomes.remove(&(i, qi, question)));
             let mut verified = quiz::verify(&planned.quiz, &runs);
@@ -987,7 +1055,7 @@ fn progress_bar(wanted: bool, total: usize) -> Option<indicatif::ProgressBar> {
 }
 
 /// Write the front-end bundle where book.toml's `additional-js`/`-css` find it.
-fn publish_assets(config: &Config, cache_dir: &Path, report: &mut Report) {
+fn publish_assets(config: &Config, root: &Path, cache_dir: &Path, report: &mut Report) {
     let (js, css) = render::assets::bundle(
         &config.pyodide_url,
         config.output_limit,
@@ -996,22 +1064,27 @@ fn publish_assets(config: &Config, cache_dir: &Path, report: &mut Report) {
         &config.figure_format,
         &config.packages,
     );
+    let assets = config.assets_dir_in(root);
     let result = execute::cache::prepare_dir(cache_dir)
-        .and_then(|_| {
-            execute::fs::write_if_changed(&cache_dir.join(render::assets::JS_PATH), js.as_bytes())
+        .and_then(|_| match config.assets_dir {
+            Some(_) => execute::cache::prepare_assets_dir(&assets),
+            None => Ok(()),
         })
         .and_then(|_| {
-            execute::fs::write_if_changed(&cache_dir.join(render::assets::CSS_PATH), css.as_bytes())
+            execute::fs::write_if_changed(&assets.join(render::assets::JS_FILE), js.as_bytes())
+        })
+        .and_then(|_| {
+            execute::fs::write_if_changed(&assets.join(render::assets::CSS_FILE), css.as_bytes())
         });
     if let Err(e) = result {
         report.diagnostics.push(
             Diagnostic::error(
-                cache_dir,
+                &assets,
                 0,
                 format!("cannot write the front-end assets: {e}"),
             )
             .with_help(
-                "make the cache folder writable, or set `cache-dir` in [preprocessor.python]",
+                "make the folder writable, or set `assets-dir` (or `cache-dir`) in [preprocessor.python]",
             ),
         );
     }

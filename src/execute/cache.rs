@@ -3,7 +3,10 @@
 //! worker's code, each program's code, stdin, mode, timeout and output limit,
 //! in order; the figure format; and, for a job that imports a module outside
 //! the standard library, the installed packages and their versions). Prose
-//! and display-only attributes are not part of it.
+//! and display-only attributes are not part of it, and neither is any
+//! absolute path (the interpreter is known by its build, `sys.version`;
+//! programs by their file relative to the book), so keys made on one machine
+//! or checkout hold on another (`check --shard` on several CI runners).
 //!
 //! Results live in "pack" files under `<cache-dir>/results/`: a build reads
 //! every pack once and writes the results it computed as one new pack at the
@@ -135,7 +138,8 @@ pub fn key(interpreter: &Interpreter, job: &Job, figure_format: &str) -> String 
     };
     field(FORMAT.as_bytes());
     field(worker_digest());
-    field(interpreter.executable.as_os_str().as_encoded_bytes());
+    // The build (`sys.version`: version, build date, compiler), not the
+    // install path: a key made on another machine or checkout is the same.
     field(interpreter.full_version.as_bytes());
     field(figure_format.as_bytes());
     if third_party {
@@ -222,7 +226,7 @@ pub(crate) const OWNED: &[&str] = &[
     "book-*",           // the book cache, one per renderer (`books`)
     "interpreter.json", // interpreter facts (`interpreter`)
     "interpreter-*",    // those of other commands (`matrix` runtimes)
-    "assets",           // the front-end bundle (`render::assets`)
+    "assets",           // the front-end bundle (`render::assets`), unless `assets-dir`
     "browser",          // browser parity: the Node driver, results and their generation (`browser`)
     "matplotlib",       // matplotlib's config folder for workers (`pool`)
     ".tmp*",            // a temporary file an interrupted write left
@@ -316,6 +320,39 @@ pub(crate) fn clean(cache_dir: &Path) -> Result<Option<Cleaned>, String> {
     Ok(Some(cleaned))
 }
 
+/// Create an `assets-dir` that does not exist yet, with a `.gitignore` of
+/// `*` (its files are built, not written by hand).
+pub(crate) fn prepare_assets_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    write_atomically(&dir.join(".gitignore"), GITIGNORE)
+}
+
+/// Delete the two asset files of an `assets-dir` and the `.gitignore` the
+/// plugin wrote there (nothing else there is the plugin's), then the folder
+/// if that left it empty. `Ok(true)`: some were there.
+pub(crate) fn clean_assets(dir: &Path) -> Result<bool, String> {
+    use crate::render::assets::{CSS_FILE, JS_FILE};
+    let mut found = false;
+    let ignore = dir.join(".gitignore");
+    if std::fs::read(&ignore).is_ok_and(|t| t == GITIGNORE) {
+        remove(&ignore)?;
+    }
+    for name in [JS_FILE, CSS_FILE] {
+        let path = dir.join(name);
+        if path.symlink_metadata().is_ok() {
+            std::fs::remove_file(&path)
+                .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+            found = true;
+        }
+    }
+    // Only an empty folder is removed (an error otherwise, ignored).
+    let _ = std::fs::remove_dir(dir);
+    Ok(found)
+}
+
 /// Remove a file, a symbolic link (not what it points to) or a folder.
 fn remove(path: &Path) -> Result<(), String> {
     let result = match path.symlink_metadata() {
@@ -372,6 +409,16 @@ mod tests {
             ..interp()
         };
         assert_ne!(a, key(&other, &job("print(1)\n"), "svg"));
+        let elsewhere = Interpreter {
+            executable: "/opt/hostedtoolcache/Python/3.11.7/x64/bin/python3".into(),
+            site_dirs: vec!["/opt/hostedtoolcache/site-packages".into()],
+            ..interp()
+        };
+        assert_eq!(
+            a,
+            key(&elsewhere, &job("print(1)\n"), "svg"),
+            "the same build installed elsewhere: the same key"
+        );
     }
 
     #[test]

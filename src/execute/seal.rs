@@ -8,6 +8,12 @@
 //! so they can neither forge an entry nor replace the key; and an entry that
 //! was damaged, cut short, edited or copied from elsewhere is simply a miss,
 //! which the build heals by running again and writing it anew.
+//!
+//! CI runners that share one cache (`check --shard K/N` on several machines,
+//! their `results/` folders merged) share a key instead: the environment
+//! variable `MDBOOK_PYTHON_SEAL_KEY` (a secret of at least 32 characters)
+//! replaces the per-user key, so packs sealed on one runner verify on the
+//! others, and only there (see the guide's sandbox page for the trust model).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,6 +27,13 @@ const MAGIC: &[u8] = b"mdbook-python sealed ";
 fn key() -> &'static [u8; 32] {
     static KEY: OnceLock<[u8; 32]> = OnceLock::new();
     KEY.get_or_init(|| {
+        match std::env::var(SHARED_KEY_VAR) {
+            Ok(secret) if !secret.trim().is_empty() => match shared_key(&secret) {
+                Ok(key) => return key,
+                Err(why) => eprintln!("mdbook-python: {SHARED_KEY_VAR} is ignored: {why}"),
+            },
+            _ => {}
+        }
         let path = key_path();
         path.as_deref()
             .and_then(read_key)
@@ -37,6 +50,25 @@ fn key() -> &'static [u8; 32] {
                 *blake3::hash(format!("{:?}", std::time::SystemTime::now()).as_bytes()).as_bytes()
             })
     })
+}
+
+/// The environment variable naming a seal key shared by several machines.
+pub(crate) const SHARED_KEY_VAR: &str = "MDBOOK_PYTHON_SEAL_KEY";
+
+/// The key derived from a shared secret (any text of 32 characters or more,
+/// e.g. `openssl rand -hex 32`; surrounding whitespace is ignored).
+fn shared_key(secret: &str) -> Result<[u8; 32], String> {
+    let secret = secret.trim();
+    if secret.chars().count() < 32 {
+        return Err(format!(
+            "it holds {} characters, and a shared seal key needs at least 32 (make one with `openssl rand -hex 32`); this build uses the per-user key",
+            secret.chars().count()
+        ));
+    }
+    Ok(blake3::derive_key(
+        "mdbook-python 2026 shared seal key",
+        secret.as_bytes(),
+    ))
 }
 
 fn key_path() -> Option<PathBuf> {
@@ -124,5 +156,14 @@ mod tests {
         forged.extend_from_slice(forged_tag.to_hex().as_bytes());
         forged.extend_from_slice(b"\n{\"k\": 1}");
         assert_eq!(open(forged), None, "another key");
+    }
+
+    #[test]
+    fn a_shared_secret_gives_one_key_and_a_short_one_none() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        assert_eq!(shared_key(secret), shared_key(&format!(" {secret}\n")));
+        assert_ne!(shared_key(secret), shared_key(&secret.replace('0', "1")));
+        let short = shared_key("hunter2").unwrap_err();
+        assert!(short.contains("at least 32"), "{short}");
     }
 }

@@ -135,9 +135,12 @@ pub fn collapse_css(css: &str) -> String {
     out
 }
 
-/// The file names, relative to the cache folder, that book.toml lists.
-pub const JS_PATH: &str = "assets/mdbook-python.js";
-pub const CSS_PATH: &str = "assets/mdbook-python.css";
+/// The assets' folder inside the cache folder, unless `assets-dir` says
+/// otherwise.
+pub const DIR: &str = "assets";
+/// The file names in it, which book.toml's `additional-js`/`-css` list.
+pub const JS_FILE: &str = "mdbook-python.js";
+pub const CSS_FILE: &str = "mdbook-python.css";
 
 /// Build (js, css).
 pub fn bundle(

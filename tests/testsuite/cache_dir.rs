@@ -231,3 +231,68 @@ fn clean_refuses_a_folder_without_the_marker() {
     let (code, _) = site.run("clean", &[]);
     assert_eq!(code, 1);
 }
+
+/// `assets-dir`: the front-end assets in a folder without a leading dot
+/// (hosts such as Firebase drop dot-folders from a site); the output holds
+/// them there, nothing of the plugin's is published under a dot-folder, and
+/// `clean` removes them.
+#[test]
+fn assets_dir_publishes_the_assets_under_a_name_without_a_dot() {
+    let toml = "[book]\ntitle = \"t\"\n\n[preprocessor.python]\njobs = 1\nassets-dir = \"mdbook-python-assets\"\n\n[output.html]\nadditional-js = [\"mdbook-python-assets/mdbook-python.js\"]\nadditional-css = [\"mdbook-python-assets/mdbook-python.css\"]\n";
+    let t = crate::harness::BookTest::with(toml, &[("a.md", "# A\n\n```python\nprint(1)\n```\n")]);
+    t.build().unwrap();
+    let out = t.root().join("out");
+    let assets = t.root().join("mdbook-python-assets");
+    assert!(assets.join("mdbook-python.js").is_file());
+    assert!(assets.join("mdbook-python.css").is_file());
+    assert_eq!(
+        t.read("mdbook-python-assets/.gitignore"),
+        t.read(".mdbook-python/.gitignore")
+    );
+    assert!(
+        !t.root().join(".mdbook-python/assets").exists(),
+        "not also in the cache folder"
+    );
+    // Without a leading dot, mdBook also fingerprints them (`name-hash.js`).
+    let published: Vec<String> = std::fs::read_dir(out.join("mdbook-python-assets"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let js = published
+        .iter()
+        .find(|n| n.starts_with("mdbook-python-") && n.ends_with(".js"));
+    let css = published
+        .iter()
+        .find(|n| n.starts_with("mdbook-python-") && n.ends_with(".css"));
+    let (Some(js), Some(_)) = (js, css) else {
+        panic!("not published: {published:?}");
+    };
+    assert!(
+        !out.join(".mdbook-python").exists(),
+        "no dot-folder in the output"
+    );
+    let page = t.read("out/a.html");
+    assert!(
+        page.contains(&format!("src=\"mdbook-python-assets/{js}\"")),
+        "{page}"
+    );
+
+    let (code, err) = crate::harness::cli("clean", t.root(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("removed the assets in"), "{err}");
+    assert!(!t.root().join("mdbook-python-assets").exists(), "{err}");
+}
+
+#[test]
+fn an_assets_dir_in_src_is_refused() {
+    let site = Site::new(None);
+    let toml = site.book().join("book.toml");
+    let text = std::fs::read_to_string(&toml).unwrap() + "assets-dir = \"src/assets\"\n";
+    std::fs::write(&toml, text).unwrap();
+    let (code, err) = site.run("check", &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("`preprocessor.python.assets-dir` = \"src/assets\" is inside the book's source folder `src`"),
+        "{err}"
+    );
+}

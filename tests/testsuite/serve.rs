@@ -10,10 +10,10 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 /// A running `mdbook serve`, killed on drop; its log lines arrive on `lines`.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
     lines: Receiver<String>,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Drop for Serve {
@@ -25,13 +25,18 @@ impl Drop for Serve {
 
 impl Serve {
     fn start(book: &std::path::Path) -> Serve {
+        Self::start_with(Command::new("mdbook"), book)
+    }
+
+    /// `program serve -n 127.0.0.1 -p PORT BOOK` (`mdbook` or `mdbook-python`).
+    pub(crate) fn start_with(mut program: Command, book: &std::path::Path) -> Serve {
         // A free port: bind to 0, read it, release it.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let mut child = Command::new("mdbook")
+        let mut child = program
             .args(["serve", "-n", "127.0.0.1", "-p", &port.to_string()])
             .arg(book)
             .env("RUST_LOG", "info")
@@ -52,7 +57,7 @@ impl Serve {
     }
 
     /// Log lines until one contains `needle` (panics with the log after `limit`).
-    fn wait_for(&self, needle: &str, limit: Duration, log: &mut Vec<String>) {
+    pub(crate) fn wait_for(&self, needle: &str, limit: Duration, log: &mut Vec<String>) {
         let end = Instant::now() + limit;
         loop {
             let left = end.saturating_duration_since(Instant::now());
@@ -75,7 +80,7 @@ impl Serve {
     }
 
     /// Every log line of the next `quiet` (nothing should happen).
-    fn lines_during(&self, quiet: Duration) -> Vec<String> {
+    pub(crate) fn lines_during(&self, quiet: Duration) -> Vec<String> {
         let end = Instant::now() + quiet;
         let mut out = Vec::new();
         while let Some(left) = end.checked_duration_since(Instant::now()) {
@@ -88,7 +93,7 @@ impl Serve {
     }
 
     /// GET a path from the server (HTTP/1.0, so the server closes).
-    fn get(&self, path: &str) -> String {
+    pub(crate) fn get(&self, path: &str) -> String {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
@@ -98,7 +103,7 @@ impl Serve {
     }
 }
 
-fn builds(lines: &[String]) -> usize {
+pub(crate) fn builds(lines: &[String]) -> usize {
     lines
         .iter()
         .filter(|l| l.contains("Book building has started"))
