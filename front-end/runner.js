@@ -20,6 +20,14 @@
     return e;
   };
   const now = () => performance.now();
+  // A label with `{python}` filled in: "Output, {python} at build".
+  const F = (k, d, v) => L(k, d).replace('{python}', v);
+  // FNV-1a of a block's original code: saved edits are keyed by it, not by position.
+  const hash = (s) => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+    return (h >>> 0).toString(36);
+  };
 
   const W = { worker: null, ready: null, ran: new Set(), cur: null, seq: 0, ia: null, info: {} };
 
@@ -54,7 +62,7 @@
         else if (m.type === 'progress') progress(m.text);
         else if (m.type === 'fatal') reject(new Error(m.message));
         else if (m.type === 'ready') {
-          Object.assign(W.info, { jspi: m.jspi, version: m.version, loadMs: Math.round(now() - t0) });
+          Object.assign(W.info, { jspi: m.jspi, version: m.version, python: m.python, loadMs: Math.round(now() - t0) });
           resolve();
         }
       };
@@ -90,16 +98,43 @@
       this.div = div;
       this.data = data;
       this.key = data.key;
+      this.py = 'CPython ' + data.py;
       this.session = data.session == null ? null : data.file + '\n' + data.session;
       this.pre = div.previousElementSibling;
       this.out = this.buildOut = div.querySelector('.mdpy-output');
-      const lines = data.code.replace(/\n$/, '').split('\n');
+      this.full = data.code.replace(/\n$/, '');
       const hidden = new Set(data.hidden);
       // Hidden lines stay out of the editor: [n, line] goes back before visible line n.
       this.hidden = [];
-      const vis = lines.filter((line, i) => !(hidden.has(i) && this.hidden.push([i - this.hidden.length, line])));
+      const vis = this.full.split('\n').filter((line, i) => !(hidden.has(i) && this.hidden.push([i - this.hidden.length, line])));
       this.orig = vis.join('\n');
+      this.hiddenText = this.hidden.map((h) => h[1]);
+      this.showAll = false;
       this.state = 'idle';
+    }
+
+    // Full code -> [the editor's text, hidden lines]: the original hidden lines, in order, where
+    // they still stand unchanged.
+    rehide(text) {
+      const H = this.hiddenText;
+      const out = [];
+      const hidden = [];
+      let k = 0;
+      for (const line of text.split('\n')) {
+        if (k < H.length && line === H[k]) hidden.push([out.length, H[k++]]);
+        else out.push(line);
+      }
+      return [out.join('\n'), hidden];
+    }
+
+    // mdBook's eye button: hidden lines join the editor, and leave it again.
+    showHidden(show) {
+      if (show === this.showAll) return;
+      const full = this.source().code.replace(/\n$/, '');
+      if (show) [this.ta.value, this.hidden] = [full, []];
+      else [this.ta.value, this.hidden] = this.rehide(full);
+      this.showAll = show;
+      this.edited(true);
     }
 
     setup() {
@@ -116,7 +151,12 @@
       this.runBtn = btn('run', L('run', 'Run'), (/Mac|iP/.test(navigator.platform) ? '⌘' : 'Ctrl') + '+Enter', () => this.run());
       this.stopBtn = btn('stop', L('stop', 'Stop'), '', () => this.stop());
       btn('reset', L('reset', 'Reset'), L('resetTitle', 'Restore the original code and output'), () => this.reset());
+      if (this.session) {
+        btn('restart', L('restart', 'Restart'), L('restartTitle', 'A fresh interpreter for this session: its earlier blocks run again first'), () => this.restart());
+      }
       this.stopBtn.disabled = true;
+      this.mark = bar.appendChild(el('span', 'mdpy-mark', L('edited', 'edited')));
+      this.mark.title = L('editedTitle', 'Your edit, kept in this browser; Reset restores the original');
       this.status = bar.appendChild(el('span', 'mdpy-status'));
       this.status.setAttribute('role', 'status');
       this.div.prepend(bar);
@@ -125,18 +165,21 @@
       const code = this.pre.querySelector('code');
       code.textContent = '';
       code.classList.add('mdpy-code');
-      code.classList.remove('hide-boring');
       this.hl = code.appendChild(el('span', 'mdpy-hl'));
       this.hl.setAttribute('aria-hidden', 'true');
       const ta = (this.ta = code.appendChild(el('textarea', 'mdpy-ta')));
       ta.spellcheck = false;
       ta.setAttribute('autocapitalize', 'off');
       ta.setAttribute('aria-label', L('editor', 'Python code, editable; Ctrl+Enter runs it, Escape leaves the editor'));
+      // A saved edit is the whole code, hidden lines included.
       const saved = store('mdpy:edit:' + this.key);
-      ta.value = saved == null ? this.orig : saved;
+      [ta.value, this.hidden] = saved == null ? [this.orig, this.hidden] : this.rehide(saved);
       ta.oninput = () => this.edited();
       ta.onkeydown = (e) => keys(this, e);
-      this.pre.querySelectorAll('.buttons > button:not(.clip-button)').forEach((x) => x.remove());
+      this.pre.querySelectorAll('.buttons > button:not(.clip-button)').forEach((x) => {
+        if (/hidden lines|Hide lines/.test(x.title)) x.addEventListener('click', () => this.showHidden(!code.classList.contains('hide-boring')));
+        else x.remove();
+      });
 
       this.stdin = this.div.querySelector('.mdpy-stdin');
       if (!this.stdin) {
@@ -170,9 +213,14 @@
       if (html == null) this.hl.textContent = v;
       else this.hl.innerHTML = html;
       if (/\n$/.test(v) || !v) this.hl.append('\n');
-      const changed = v !== this.orig;
-      if (!init) store('mdpy:edit:' + this.key, changed ? v : null);
+      const full = this.source().code.replace(/\n$/, '');
+      const changed = full !== this.full;
+      if (!init) store('mdpy:edit:' + this.key, changed ? full : null);
       this.div.classList.toggle('mdpy-edited', changed);
+      this.mark.hidden = !changed;
+      // The build's output is the original code's.
+      const label = this.buildOut && this.buildOut.dataset.origin === 'build' && this.buildOut.querySelector('.mdpy-label');
+      if (label) label.textContent = changed ? F('originalOutput', 'Output of the original code, {python} at build', this.py) : F('output', 'Output, {python} at build', this.py);
       this.stdin.hidden = this.data.stdin == null && !/\binput\s*\(|\bstdin\b/.test(v);
     }
 
@@ -205,7 +253,7 @@
       const o = el('div', 'mdpy-output');
       o.dataset.origin = 'browser';
       o.setAttribute('aria-live', 'polite');
-      o.appendChild(el('div', 'mdpy-label', L('output', 'Output')));
+      o.appendChild(el('div', 'mdpy-label', F('browserOutput', 'Your run, {python} in the browser', 'Python ' + W.info.python)));
       this.outCode = o.appendChild(el('pre')).appendChild(el('code', 'nohighlight'));
       this.shown = false;
       if (this.out && this.out.parentNode) this.out.replaceWith(o);
@@ -263,7 +311,7 @@
 
     reset() {
       this.stop();
-      this.ta.value = this.orig;
+      [this.ta.value, this.hidden] = this.showAll ? [this.full, []] : this.rehide(this.full);
       store('mdpy:edit:' + this.key, null);
       this.edited(true);
       this.box.value = (this.data.stdin || '').replace(/\n$/, '');
@@ -273,6 +321,14 @@
         this.out = this.buildOut;
       }
       this.say('');
+    }
+
+    // A fresh namespace for the session (the code stays): its earlier blocks run again first.
+    restart() {
+      this.stop();
+      for (const x of blocks) if (x.session === this.session) W.ran.delete(x.key);
+      if (W.worker) W.worker.postMessage({ type: 'forget', session: this.session });
+      this.say(L('restarted', 'Fresh session'));
     }
   }
 
@@ -321,7 +377,9 @@
         id: W.seq,
         code: src.code,
         hidden: src.hidden,
-        filename: same.length ? '<session ' + x.data.session + ', block ' + (same.indexOf(x) + 1) + '>' : '<block>',
+        // Tracebacks name the chapter's file and lines, as the build's do.
+        filename: x.data.file || (same.length ? '<session ' + x.data.session + ', block ' + (same.indexOf(x) + 1) + '>' : '<block>'),
+        line: x.data.file ? x.data.l : undefined,
         stdin: x.box.value ? x.box.value.replace(/\n?$/, '\n') : '',
         session: x.session,
         limit: CFG.outputLimit || 65536,
@@ -422,7 +480,8 @@
       if (!k || !next || !next.matches('pre')) return;
       const w = div.appendChild(el('div', 'mdpy-' + k));
       if (k === 'output') w.dataset.origin = d.a ? 'author' : 'build';
-      w.append(el('div', 'mdpy-label', L(k === 'stdin' ? 'input' : k, k === 'stdin' ? 'Input' : 'Output')), next);
+      const label = k === 'stdin' ? L('input', 'Input') : d.a ? L('authorOutput', 'Output') : F('output', 'Output, {python} at build', 'CPython ' + d.py);
+      w.append(el('div', 'mdpy-label', label), next);
       const code = next.querySelector('code') || next;
       if (k === 'output' && d.nonl) code.textContent = code.textContent.replace(/\n$/, '');
       w.classList.toggle('mdpy-empty', !code.textContent);
@@ -433,9 +492,13 @@
   function init() {
     let chapter;
     let at;
+    let seen;
+    const keys = new Set();
+    const srcs = new Set();
     document.querySelectorAll('div.mdpy-chapter[data-mdpy], pre > code.language-python').forEach((node) => {
       if (node.matches('div')) {
         at = 0;
+        seen = {};
         try {
           chapter = JSON.parse(node.dataset.mdpy);
         } catch (e) {
@@ -446,17 +509,34 @@
       const d = chapter && !node.closest('.mdpy-quiz') && chapter.s[at++];
       if (!d || node.mdpy) return;
       node.mdpy = d;
-      d.key = chapter.src + '#' + (d.i == null ? at - 1 : d.i);
+      Object.assign(d, readCode(node));
+      // Keyed by the original code (and its count among equal blocks of the chapter): an edit
+      // stays with its block when blocks move, and is dropped when the original changes.
+      const h = hash(d.code);
+      seen[h] = (seen[h] || 0) + 1;
+      d.key = chapter.src + '#' + h + (seen[h] > 1 ? '.' + seen[h] : '');
+      keys.add(d.key);
+      srcs.add(chapter.src);
       d.file = chapter.file;
+      d.py = chapter.py;
       const div = gather(node.parentElement, d);
       if (!div) return;
       div.mdpy = d;
       if (d.browser !== false) {
-        const b = new Block(div, Object.assign(d, readCode(node)));
+        const b = new Block(div, d);
         blocks.push(b);
         b.setup();
       }
     });
+    // Edits of code that is no longer on its chapter's page go.
+    try {
+      for (let k = localStorage.length; k--; ) {
+        const m = /^mdpy:edit:(.*)#[^#]*$/.exec(localStorage.key(k) || '');
+        if (m && srcs.has(m[1]) && !keys.has(localStorage.key(k).slice(10))) localStorage.removeItem(localStorage.key(k));
+      }
+    } catch (e) {
+      // No storage.
+    }
   }
 
   window.MDPY_RUNNER = { blocks, info: () => W.info, loaded: () => !!W.ready };

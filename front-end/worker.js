@@ -1,5 +1,5 @@
 // mdbook-python's Pyodide worker (a module worker from a Blob); mdpyBoot also runs under Node.
-// In: init, run, cancel. Out: progress, ready, fatal, out, rich, done. MDPY_RUNNER_PY says what a run is.
+// In: init, run, forget (a session), cancel. Out: progress, ready, fatal, out, rich, done. MDPY_RUNNER_PY says what a run is.
 const MDPY_RUNNER_PY = `
 import ast, asyncio, base64, builtins, codecs, io, json, linecache, os, sys, traceback, types
 
@@ -152,12 +152,26 @@ class Runner:
             self.tail = text[-1]
             self.emit(text)
 
-    async def run(self, code, filename, hidden, stdin, session, limit, emit, show=None):
+    def forget(self, session):
+        self.sessions.pop(session, None)
+
+    async def run(self, code, filename, hidden, stdin, session, limit, emit, show=None, line=None):
         self.stopping, self.used, self.limit, self.emit = False, 0, int(limit), emit
         self.show = show or (lambda *a: None)
         self.truncated, self.tail, self.me = False, '\\n', asyncio.current_task()
-        self.maps[filename] = [int(h) for h in hidden]
-        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        lines = code.splitlines(True)
+        if isinstance(line, int) and line > 0:
+            # At its lines in the chapter, as the build compiles it: tracebacks name the
+            # chapter's lines (hidden ones count), and every block of the file keeps its text.
+            self.maps[filename] = []
+            old = (linecache.cache.get(filename) or (0, None, [], filename))[2]
+            old = old + ['\\n'] * (line - 1 + len(lines) - len(old))
+            old[line - 1:line - 1 + len(lines)] = lines
+            linecache.cache[filename] = (0, None, old, filename)
+            code = '\\n' * (line - 1) + code
+        else:
+            self.maps[filename] = [int(h) for h in hidden]
+            linecache.cache[filename] = (len(code), None, lines, filename)
         session = session if isinstance(session, str) else None  # JS null arrives as jsnull
         mod = self.sessions.get(session)
         if mod is None:
@@ -250,6 +264,8 @@ async function mdpyBoot(opts) {
     py,
     jspi: typeof WebAssembly.Suspending === 'function',
     cancel: () => emit && runner.cancel(),
+    forget: (session) => runner.forget(session),
+    python: py.runPython('import sys; "%d.%d" % sys.version_info[:2]'),
     // Output is posted as it comes, at most every 40 ms.
     async run(m) {
       let buf = '';
@@ -281,7 +297,7 @@ async function mdpyBoot(opts) {
           });
         }
         await installed;
-        res = JSON.parse(await runner.run(m.code, m.filename, m.hidden || [], m.stdin || '', m.session || undefined, m.limit, emit, show));
+        res = JSON.parse(await runner.run(m.code, m.filename, m.hidden || [], m.stdin || '', m.session || undefined, m.limit, emit, show, m.line || undefined));
       } catch (e) {
         emit(String((e && e.message) || e) + '\n');
         res = { status: 'error', error: 'InternalError' };
@@ -304,7 +320,7 @@ if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScop
       ia = m.interrupt || null;
       core = mdpyBoot({ indexURL: m.indexURL, noJspi: m.noJspi, interrupt: ia, post, packages: m.packages, figureFormat: m.figureFormat });
       core.then(
-        (c) => post({ type: 'ready', jspi: (ready = c).jspi, version: c.py.version }),
+        (c) => post({ type: 'ready', jspi: (ready = c).jspi, version: c.py.version, python: c.python }),
         (e) => post({ type: 'fatal', message: String((e && e.message) || e) }),
       );
     } else if (m.type === 'run') {
@@ -313,6 +329,8 @@ if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScop
         if (ia) Atomics.store(ia, 0, 0);
         post(Object.assign({ type: 'done', id: m.id }, await c.run(m)));
       }).catch(() => {});
+    } else if (m.type === 'forget') {
+      queue = queue.then(async () => (await core).forget(m.session)).catch(() => {});
     } else if (m.type === 'cancel') {
       // Cleared first, or the cancelling call itself is interrupted.
       if (ia) Atomics.store(ia, 0, 0);

@@ -261,8 +261,9 @@ fn book_key(ctx: &PreprocessorContext, input: &[u8]) -> Option<(PathBuf, String)
 
 /// Part of every chapter-cache key: changed whenever rendering changes
 /// within one package version, so no chapter rendered the old way is reused
-/// (issue 19: visible control characters, escaped Markdown, written lines).
-const RENDERING: &str = "issue-19";
+/// (issue 19: visible control characters, escaped Markdown, written lines;
+/// issue 23: labels naming the build Python, block lines in the page data).
+const RENDERING: &str = "issue-23";
 
 /// One chapter as the pipeline sees it.
 struct Chapter {

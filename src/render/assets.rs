@@ -26,14 +26,30 @@ impl Labels {
             .unwrap_or_else(|| default.to_string())
     }
 
-    /// The label over build-time output.
-    pub fn output(&self) -> String {
-        self.get("output", "Output")
+    /// The label over build-time output, naming the build's Python
+    /// (`3.11.7` shows as `CPython 3.11`; `{python}` in a translation).
+    pub fn output(&self, python: &str) -> String {
+        self.get("output", "Output, {python} at build")
+            .replace("{python}", &format!("CPython {}", minor_version(python)))
+    }
+
+    /// The label over an output the author wrote for a block the build did
+    /// not run.
+    pub fn author_output(&self) -> String {
+        self.get("authorOutput", "Output")
     }
 
     /// The label over an author's stdin lines.
     pub fn input(&self) -> String {
         self.get("input", "Input")
+    }
+}
+
+/// `3.11.7` -> `3.11`.
+pub fn minor_version(version: &str) -> &str {
+    match version.match_indices('.').nth(1) {
+        Some((at, _)) => &version[..at],
+        None => version,
     }
 }
 

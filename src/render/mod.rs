@@ -193,6 +193,7 @@ pub fn snippet_edits(
         let data = serde_json::json!({
             "src": plan.source,
             "file": plan.file.to_string_lossy(),
+            "py": assets::minor_version(cx.python),
             "s": entries,
         });
         let at = if text.starts_with('\u{feff}') { 3 } else { 0 };
@@ -276,7 +277,8 @@ fn html_snippet(
         || s.attrs.browser_differs
         || (s.skip.is_none() && verdict.is_some_and(|v| !v.rich.is_empty() || v.warning.is_some()));
     // Only what the front end needs, and only when it differs from the
-    // default: `{}` is a plain snippet whose output block follows it.
+    // default: `{"l": 7}` is a plain snippet at line 7 whose output block
+    // follows it.
     // The code itself is not repeated: the runner reads it from the page's
     // own code block (hidden lines are mdBook's `.boring` spans).
     let mut data = serde_json::Map::new();
@@ -288,6 +290,9 @@ fn html_snippet(
     if s.index != position {
         put("i", serde_json::json!(s.index));
     }
+    // The chapter line of the code's first line: the browser's tracebacks
+    // name it as the build's do.
+    put("l", serde_json::json!(s.line));
     if let Some(session) = &s.attrs.session {
         put("session", serde_json::json!(session));
     }
@@ -361,7 +366,7 @@ fn html_inner(s: &Snippet, verdict: Option<&Verdict>, cx: &Context) -> String {
             if let Some(e) = &s.expected {
                 inner.push_str(&html::labelled_pre(
                     "mdpy-output",
-                    &labels.output(),
+                    &labels.author_output(),
                     &e.text,
                     " data-origin=\"author\"",
                 ));
@@ -385,7 +390,7 @@ fn html_inner(s: &Snippet, verdict: Option<&Verdict>, cx: &Context) -> String {
                     }
                 })
                 .collect();
-            inner.push_str(&html::rich_output(&labels.output(), &pieces));
+            inner.push_str(&html::rich_output(&labels.output(cx.python), &pieces));
             if let Some(w) = &v.warning {
                 inner.push_str(&html::warning(
                     "mdbook-python: this output block does not match what the code prints",
@@ -397,7 +402,7 @@ fn html_inner(s: &Snippet, verdict: Option<&Verdict>, cx: &Context) -> String {
             if let Some(out) = &v.shown {
                 inner.push_str(&html::labelled_pre(
                     "mdpy-output",
-                    &labels.output(),
+                    &labels.output(cx.python),
                     out,
                     " data-origin=\"build\"",
                 ));

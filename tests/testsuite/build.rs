@@ -16,7 +16,8 @@ fn injects_the_real_output_escaped() {
         "{html}"
     );
     assert!(!html.contains("<script>alert"), "{html}");
-    assert_eq!(t.chapter_data("a.md")["s"], serde_json::json!([{}]));
+    // A plain block's entry: only its first code line (tracebacks in the browser name it).
+    assert_eq!(t.chapter_data("a.md")["s"], serde_json::json!([{"l": 4}]));
 }
 
 #[test]
@@ -65,6 +66,10 @@ fn sessions_share_variables_in_page_order() {
     assert_eq!(data["s"][0]["session"], "s");
     assert_eq!(data["s"][2]["session"], "s");
     assert_eq!(data["file"], "src/a.md");
+    // What browser tracebacks and labels need: the first code line, the build's Python.
+    assert_eq!(data["s"][2]["l"], 10);
+    let py = data["py"].as_str().unwrap();
+    assert!(py.starts_with("3.") && py.matches('.').count() == 1, "{py}");
 }
 
 #[test]

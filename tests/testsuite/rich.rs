@@ -45,6 +45,16 @@ fn display_shows_sanitized_html_and_images_in_output_order() {
     let start = page.find("<div class=\"mdpy-output").unwrap();
     let out = &page[start..];
     let out = &out[..out.find("\n").unwrap_or(out.len())];
+    // The label names the build's Python: "Output, CPython 3.11 at build".
+    let label = (out.split("<div class=\"mdpy-label\">").nth(1))
+        .and_then(|r| r.split_once("</div>"))
+        .map(|(l, _)| l)
+        .unwrap();
+    assert!(
+        label.starts_with("Output, CPython 3.") && label.ends_with(" at build"),
+        "{label}"
+    );
+    let out = out.replacen(label, "Output", 1);
     assert_eq!(
         out,
         "<div class=\"mdpy-output mdpy-rich\" data-origin=\"build\"><div class=\"mdpy-label\">Output</div>\

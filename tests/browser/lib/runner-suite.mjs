@@ -149,6 +149,10 @@ export function runnerSuite(browserName) {
       t.diagnostic(`${browserName}: Pyodide ${info.version} ready in ${info.loadMs} ms; JSPI ${info.jspi}`);
       assert.equal(state.out, page.build[RUNNER.hello]);
       assert.ok(ctx.server.requests.some((p) => p === '/pyodide/pyodide.mjs'), 'Pyodide came from the book host');
+      const labels = await page.eval(() => [...document.querySelectorAll('.mdpy-output > .mdpy-label')].map((l) => l.textContent));
+      assert.match(labels[0], /^Your run, Python 3\.\d+ in the browser$/, 'the browser output names its Python');
+      assert.equal(labels[0], `Your run, Python ${info.python} in the browser`);
+      assert.match(labels[1], /^Output, CPython 3\.\d+ at build$/, 'the build output names its Python');
       const again = await run(page, RUNNER.hello);
       t.diagnostic(`${browserName}: second Run: ${again.ms} ms`);
       assert.equal(again.state.out, page.build[RUNNER.hello]);
@@ -174,12 +178,13 @@ export function runnerSuite(browserName) {
       assert.ok(end.out.endsWith('done'));
     });
 
-    test('an exception shows its traceback with the line number the reader sees', async () => {
+    test('an exception shows the traceback the build shows: the chapter\'s file and line', async () => {
       const { state } = await run(page, RUNNER.error);
       const out = state.out;
       assert.ok(out.startsWith('dividing\nTraceback (most recent call last):\n'), out);
-      // Hidden lines 1-2 are not counted: the failing line is the 3rd line shown.
-      assert.match(out, /File "<block>", line 3, in <module>\n {4}print\(total \/ helper\(\)\)/);
+      // The chapter's line, hidden lines counted (they are in the Markdown), as at build time.
+      assert.match(out, /File "src\/runner\.md", line 32, in <module>\n {4}print\(total \/ helper\(\)\)/);
+      assert.equal(out, page.build[RUNNER.error]);
       assert.ok(!/mdpy|pyodide|webloop/.test(out), `no runner frames: ${out}`);
       const last = (s) => s.trimEnd().split('\n').pop();
       assert.equal(last(out), last(page.build[RUNNER.error]));
@@ -329,6 +334,113 @@ export function runnerSuite(browserName) {
       assert.match(short.state.out, /^Name\? Age\? Traceback/);
       assert.match(short.state.out, /EOFError: EOF when reading a line\n$/);
       await page.close();
+    });
+
+    test('Restart (session blocks only) gives the session a fresh namespace; Reset keeps it', async () => {
+      page = await ctx.open('deeper/sessions.html');
+      const restarts = await page.eval(() => [...document.querySelectorAll('div.mdpy-snippet')].map((s) => !!s.querySelector('.mdpy-restart')));
+      assert.deepEqual(restarts, [true, true, false], 'a Restart button on session blocks only');
+      await run(page, SESSIONS.second);
+      const twice = await run(page, SESSIONS.second);
+      assert.ok(twice.state.out.startsWith('20 '), `same namespace: ${twice.state.out}`);
+      await page.clickIn(SESSIONS.second, '.mdpy-reset');
+      const kept = await run(page, SESSIONS.second);
+      assert.ok(kept.state.out.startsWith('25 '), `Reset restores code only, not the state: ${kept.state.out}`);
+      await page.clickIn(SESSIONS.second, '.mdpy-restart');
+      const fresh = await run(page, SESSIONS.second);
+      assert.equal(fresh.state.out, page.build[SESSIONS.second], 'after Restart the earlier block ran again first');
+      await page.close();
+    });
+
+    test('mdBook\'s eye button shows and hides the hidden lines in the editor; code scrolls, never wraps', async () => {
+      page = await ctx.open('runner.html');
+      const i = RUNNER.error;
+      const eye = (i) => {
+        const pre = document.querySelectorAll('div.mdpy-snippet')[i].previousElementSibling;
+        const b = pre.querySelector('.buttons > button:not(.clip-button)');
+        b.click();
+        return pre.querySelector('textarea').value;
+      };
+      const shown = await page.eval(eye, i);
+      assert.equal(shown, 'def helper():\n    return 0\ntotal = 10\nprint("dividing")\nprint(total / helper())');
+      await page.eval(page$.setCode, [i, shown.replace('total = 10', 'total = 12')]);
+      const hidden = await page.eval(eye, i);
+      assert.equal(hidden, 'total = 12\nprint("dividing")\nprint(total / helper())', 'hidden again, the edit kept');
+      const { state } = await run(page, i);
+      assert.match(state.out, /line 32, in <module>/, 'the hidden lines ran');
+      await page.clickIn(i, '.mdpy-reset');
+      const measure = (i) => {
+        const code = document.querySelectorAll('div.mdpy-snippet')[i].previousElementSibling.querySelector('code');
+        const ta = code.querySelector('textarea');
+        const hl = code.querySelector('.mdpy-hl');
+        return { scroll: code.scrollWidth - code.clientWidth, ta: ta.getBoundingClientRect().toJSON(), hl: hl.getBoundingClientRect().toJSON() };
+      };
+      await page.eval(page$.setCode, [RUNNER.hello, 'print(1)']);
+      const short = await page.eval(measure, RUNNER.hello);
+      await page.eval(page$.setCode, [RUNNER.hello, 'print("' + 'x'.repeat(300) + '")']);
+      const box = await page.eval(measure, RUNNER.hello);
+      assert.ok(box.scroll > 100, `the long line scrolls sideways (${box.scroll} px)`);
+      assert.equal(box.hl.height, short.hl.height, 'one line, not wrapped');
+      assert.equal(Math.round(box.ta.width), Math.round(box.hl.width), 'the editor lies over the text');
+      assert.equal(Math.round(box.ta.height), Math.round(box.hl.height));
+      await page.clickIn(RUNNER.hello, '.mdpy-reset');
+      await page.close();
+    });
+
+    test('an edit is kept by its code: it survives a block inserted above, shows a mark, and goes with Reset', async () => {
+      page = await ctx.open('runner.html');
+      const edit = RUNNER.edit;
+      const mark = (i) => {
+        const s = document.querySelectorAll('div.mdpy-snippet')[i];
+        const m = s.querySelector('.mdpy-mark');
+        return {
+          mark: getComputedStyle(m).display !== 'none' && m.getBoundingClientRect().width > 0,
+          text: m.textContent,
+          label: s.querySelector('.mdpy-output[data-origin="build"] > .mdpy-label').textContent,
+          code: s.previousElementSibling.querySelector('textarea').value,
+        };
+      };
+      let m = await page.eval(mark, edit);
+      assert.equal(m.mark, false, 'no mark before an edit');
+      await page.eval(page$.setCode, [edit, 'print("mine")']);
+      m = await page.eval(mark, edit);
+      assert.equal(m.mark, true, 'an edited block shows its mark');
+      assert.equal(m.text, 'edited');
+      assert.match(m.label, /^Output of the original code, CPython 3\.\d+ at build$/);
+      // The author inserts a block above it; the reader reloads.
+      const inserted = buildBook('browser-book', {
+        patch: { 'src/runner.md': (t) => t.replace('A plain block:', '```python\nprint("new")\n```\n\nA plain block:') },
+      });
+      ctx.server.use(inserted);
+      try {
+        // A new URL: the server lets browsers cache pages for 10 minutes.
+        await page.goto(page.url() + '?v=1');
+        await page.waitFor(() => document.querySelector('.mdpy-toolbar') !== null, null, 10000);
+        assert.equal((await page.eval(page$.state, 0)).code, 'print("new")', 'the new block, unedited');
+        m = await page.eval(mark, edit + 1);
+        assert.equal(m.code, 'print("mine")', 'the edit moved with its block');
+        assert.equal(m.mark, true);
+        assert.equal((await page.eval(mark, 0)).mark, false, 'the new block is not marked');
+        await page.clickIn(edit + 1, '.mdpy-reset');
+        m = await page.eval(mark, edit + 1);
+        assert.deepEqual([m.code, m.mark], ['print(6 * 7)', false], 'Reset restores the code and clears the mark');
+        assert.match(m.label, /^Output, CPython 3\.\d+ at build$/);
+        assert.equal(await page.eval(() => Object.keys(localStorage).filter((k) => k.startsWith('mdpy:edit:')).length), 0);
+        // An edit of code the author then changed is dropped.
+        await page.eval(page$.setCode, [edit + 1, 'print("mine")']);
+        const changed = buildBook('browser-book', {
+          patch: { 'src/runner.md': (t) => t.replace('print(6 * 7)', 'print(6 * 8)') },
+        });
+        ctx.server.use(changed);
+        await page.goto(page.url().replace('?v=1', '?v=2'));
+        await page.waitFor(() => document.querySelector('.mdpy-toolbar') !== null, null, 10000);
+        m = await page.eval(mark, edit);
+        assert.deepEqual([m.code, m.mark], ['print(6 * 8)', false], 'the new original, no edit');
+        assert.equal(await page.eval(() => Object.keys(localStorage).filter((k) => k.startsWith('mdpy:edit:')).length), 0, 'the old edit is gone');
+      } finally {
+        ctx.server.use(ctx.root);
+        await page.close();
+      }
     });
 
     asyncioTests(ctx, { jspi: { chromium: true, webkit: false }[browserName] });
