@@ -54,11 +54,13 @@ pub fn minor_version(version: &str) -> &str {
 }
 
 /// The names of the runner's labels, read from `runner.js` itself (every
-/// `L('name', 'default')` call), so the config check never drifts from it.
+/// `L('name', 'default')` call, and `F('name', 'default {python}', v)` for
+/// labels that name a Python), so the config check never drifts from it.
 pub fn runner_label_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = RUNNER_JS
         .split("L('")
         .skip(1)
+        .chain(RUNNER_JS.split("F('").skip(1))
         .filter_map(|rest| rest.split_once('\'').map(|(name, _)| name))
         .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric()))
         .collect();
