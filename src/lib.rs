@@ -355,6 +355,17 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     let cache_dir = config.cache_dir_in(root);
     if target == render::Target::Html && options.mode == Mode::Build {
         publish_assets(&config, &cache_dir, &mut report);
+        let listed = |key: &str| {
+            ctx.config
+                .get::<Vec<String>>(&format!("output.html.{key}"))
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        };
+        let (js, css) = (listed("additional-js"), listed("additional-css"));
+        report
+            .diagnostics
+            .extend(page_setup(&config.cache_dir, &js, &css));
     }
     if chapters.is_empty() {
         report.seconds = started.elapsed().as_secs_f64();
@@ -831,6 +842,68 @@ fn progress_bar(wanted: bool, total: usize) -> Option<indicatif::ProgressBar> {
         bar.set_style(style);
     }
     Some(bar)
+}
+
+/// The warning of a book whose pages would not load the front end: book.toml's
+/// `additional-js`/`-css` (`js`, `css`) lack the files the build writes into
+/// `cache_dir`, or name them in another folder. Its detail is the lines to
+/// write (other entries kept).
+fn page_setup(cache_dir: &Path, js: &[String], css: &[String]) -> Option<Diagnostic> {
+    let parts = |p: &str| -> Vec<String> {
+        Path::new(&p.replace('\\', "/"))
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect()
+    };
+    let dir = cache_dir.to_string_lossy().replace('\\', "/");
+    let dir = dir.trim_start_matches("./").trim_end_matches('/');
+    let mut stale = Vec::new();
+    let mut lines = vec!["[output.html]".to_string()];
+    for (key, list, file) in [
+        ("additional-js", js, render::assets::JS_PATH),
+        ("additional-css", css, render::assets::CSS_PATH),
+    ] {
+        let wanted = format!("{dir}/{file}");
+        if list.iter().any(|e| parts(e) == parts(&wanted)) {
+            continue;
+        }
+        let name = file.rsplit('/').next().unwrap_or(file);
+        // Entries for our file in another folder go; the author's own stay.
+        let (old, kept): (Vec<&String>, Vec<&String>) = list
+            .iter()
+            .partition(|e| e.replace('\\', "/").ends_with(name));
+        stale.extend(old);
+        let items: Vec<String> = kept
+            .into_iter()
+            .chain([&wanted])
+            .map(|e| serde_json::to_string(e).unwrap_or_default())
+            .collect();
+        lines.push(format!("{key} = [{}]", items.join(", ")));
+    }
+    if lines.len() == 1 {
+        return None;
+    }
+    let message = if stale.is_empty() {
+        "the pages get no Run buttons: book.toml does not load mdbook-python's front end"
+            .to_string()
+    } else {
+        let old: Vec<String> = stale.iter().map(|s| format!("`{s}`")).collect();
+        format!(
+            "the pages get no Run buttons: book.toml loads {} but the build writes its front end into cache-dir `{dir}`",
+            old.join(" and ")
+        )
+    };
+    let help = if dir == ".mdbook-python" {
+        "write these lines into book.toml, or run `mdbook-python init`, which adds them"
+    } else {
+        "write these lines into book.toml (`mdbook-python init` adds them for the default cache-dir)"
+    };
+    Some(
+        Diagnostic::warning("book.toml", 0, message)
+            .with_detail(lines.join("\n"))
+            .with_help(help),
+    )
 }
 
 /// Write the front-end bundle where book.toml's `additional-js`/`-css` find it.
