@@ -52,12 +52,16 @@
     // WebKitGTK can be isolated and still have no SharedArrayBuffer.
     const sab = self.crossOriginIsolated && typeof SharedArrayBuffer === 'function';
     W.ia = sab ? new Int32Array(new SharedArrayBuffer(4)) : null;
+    // Where the worker can wait on it, the reader's line for input() comes through this buffer:
+    // [state (1 a line, 2 stopped), length, UTF-8 bytes].
+    W.ab = sab ? new Int32Array(new SharedArrayBuffer(8 + 65536)) : null;
     const ready = (W.ready = new Promise((resolve, reject) => {
       W.fail = reject;
       w.onmessage = ({ data: m }) => {
         const cur = W.cur && W.cur.id === m.id ? W.cur : null;
         if (m.type === 'out' && cur) cur.block.write(m.text);
         else if (m.type === 'rich' && cur) cur.block.rich(m);
+        else if (m.type === 'ask' && cur) cur.block.ask();
         else if (m.type === 'done' && cur) cur.resolve(m);
         else if (m.type === 'progress') progress(m.text);
         else if (m.type === 'fatal') reject(new Error(m.message));
@@ -74,6 +78,7 @@
       indexURL: pyodideURL(),
       noJspi: store('mdpy:no-jspi') === '1',
       interrupt: W.ia,
+      askBuffer: W.ab,
       figureFormat: CFG.figureFormat,
       // Pyodide package names as they are; wheel URLs made absolute (the worker's base is a blob: URL).
       packages: (CFG.packages || []).map((p) => (/\.whl([?#].*)?$/.test(p) ? abs(p) : p)),
@@ -281,6 +286,37 @@
       this.shown = true;
     }
 
+    // input() wants a line past the Input box's: a field at the end of the output.
+    ask() {
+      const f = (this.asking = this.out.appendChild(el('input', 'mdpy-ask')));
+      f.setAttribute('aria-label', L('ask', 'A line for input(); Enter sends it'));
+      f.spellcheck = false;
+      f.onkeydown = (e) => {
+        e.stopPropagation();
+        if (e.key !== 'Enter') return;
+        e.preventDefault();
+        this.write(f.value + '\n');
+        this.answer(f.value);
+      };
+      this.say(L('asking', 'Waiting for your input…'));
+      f.focus();
+    }
+
+    // A line, or false (Stop), to the waiting input().
+    answer(text) {
+      if (!this.asking) return;
+      this.asking.remove();
+      this.asking = null;
+      if (text !== false) this.say(L('running', 'Running…'));
+      const b = W.ab;
+      if (!b) return W.worker.postMessage({ type: 'line', text });
+      const bytes = new TextEncoder().encode(text || '').slice(0, 65536);
+      new Uint8Array(b.buffer, 8).set(bytes);
+      b[1] = bytes.length;
+      Atomics.store(b, 0, text === false ? 2 : 1);
+      Atomics.notify(b, 0);
+    }
+
     run() {
       if (this.state !== 'idle') return;
       this.setState('queued');
@@ -302,6 +338,7 @@
         kill();
       } else {
         this.say(L('stopping', 'Stopping…'));
+        cur.block.answer(false);
         if (W.ia) Atomics.store(W.ia, 0, 2);
         // Cancelling ends awaits and keeps the interpreter; a CPU loop needs a new one.
         W.worker.postMessage({ type: 'cancel' });
@@ -356,7 +393,11 @@
         b.say(L('stopped', 'Stopped'));
         break;
       }
-      if (x === b) {
+      if (x === b && res.error === 'EOFError' && !W.ab && !W.info.jspi) {
+        // input() ran out of lines and this browser cannot wait for more.
+        b.stdin.hidden = false;
+        b.say(L('noInput', 'input() needs more lines: type them in the Input box, one per line, and Run again'));
+      } else if (x === b) {
         b.say(res.error || (res.status === 'ok' ? L('done', 'Done') + ' (' + ((now() - t0) / 1000).toFixed(2) + ' s)' : L('truncated', 'Output limit reached')));
       } else if (res.status !== 'ok' && !x.data.raises) {
         b.say(L('sessionFailed', 'An earlier block of this session failed'));
@@ -388,6 +429,8 @@
       });
     }).then((res) => {
       W.cur = null;
+      if (x.asking) x.asking.remove();
+      x.asking = null;
       if (res.status !== 'stopped') W.ran.add(x.key);
       out.classList.toggle('mdpy-empty', !x.shown && !out.querySelector('code').firstChild);
       return res;

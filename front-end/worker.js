@@ -1,5 +1,5 @@
 // mdbook-python's Pyodide worker (a module worker from a Blob); mdpyBoot also runs under Node.
-// In: init, run, forget (a session), cancel. Out: progress, ready, fatal, out, rich, done. MDPY_RUNNER_PY says what a run is.
+// In: init, run, line (for input()), forget (a session), cancel. Out: progress, ready, fatal, out, rich, ask, done. MDPY_RUNNER_PY says what a run is.
 const MDPY_RUNNER_PY = `
 import ast, asyncio, base64, builtins, codecs, io, json, linecache, os, sys, traceback, types
 
@@ -115,10 +115,30 @@ class Sink(io.RawIOBase):
         r.write(self.dec.decode(b))
         return len(b)
 
+class Stdin(io.StringIO):
+    # The Input box's lines; past them, the reader's next line where the page can wait for it.
+    def readline(self, size=-1):
+        line = super().readline(size)
+        if line or size == 0 or R.ask is None:
+            return line
+        try:
+            from pyodide.ffi import can_run_sync, run_sync
+            sync = can_run_sync()
+        except ImportError:
+            sync = False
+        got = R.ask(sync)
+        if got is not None and not isinstance(got, str):
+            got = run_sync(got)
+        if isinstance(got, str):
+            return got + '\\n'
+        if got is False:
+            raise KeyboardInterrupt
+        return ''
+
 class Runner:
     def __init__(self):
         self.sessions, self.maps, self.stopping, self.me = {}, {}, False, None
-        self.fmt, self.show = 'svg', lambda *a: None
+        self.fmt, self.show, self.ask = 'svg', lambda *a: None, None
 
     def fix(self, te, seen, top=False):
         if te is None or id(te) in seen:
@@ -155,9 +175,9 @@ class Runner:
     def forget(self, session):
         self.sessions.pop(session, None)
 
-    async def run(self, code, filename, hidden, stdin, session, limit, emit, show=None, line=None):
+    async def run(self, code, filename, hidden, stdin, session, limit, emit, show=None, line=None, ask=None):
         self.stopping, self.used, self.limit, self.emit = False, 0, int(limit), emit
-        self.show = show or (lambda *a: None)
+        self.show, self.ask = show or (lambda *a: None), ask
         self.truncated, self.tail, self.me = False, '\\n', asyncio.current_task()
         lines = code.splitlines(True)
         if isinstance(line, int) and line > 0:
@@ -186,7 +206,7 @@ class Runner:
                 plt.show = lambda *a, **k: figures()
             except ImportError:
                 pass
-        sys.stdin = io.StringIO(stdin or '')
+        sys.stdin = Stdin(stdin or '')
         sys.stdout, sys.stderr = [io.TextIOWrapper(Sink(self), encoding='utf-8', errors=e, write_through=True)
                                   for e in ('strict', 'backslashreplace')]
         status, error, text = 'ok', None, ''
@@ -255,6 +275,7 @@ async function mdpyBoot(opts) {
   const pkgs = opts.packages || [];
   const quiet = { messageCallback() {}, errorCallback() {} };
   let installed = null;
+  let answer = null;
   const install = async () => {
     const urls = pkgs.filter((p) => p.includes('/'));
     await py.loadPackage(pkgs.filter((p) => !urls.includes(p)).concat(urls.length ? ['micropip'] : []), quiet);
@@ -265,6 +286,7 @@ async function mdpyBoot(opts) {
     jspi: typeof WebAssembly.Suspending === 'function',
     cancel: () => emit && runner.cancel(),
     forget: (session) => runner.forget(session),
+    answer: (text) => answer && (answer(text), (answer = null)),
     python: py.runPython('import sys; "%d.%d" % sys.version_info[:2]'),
     // Output is posted as it comes, at most every 40 ms.
     async run(m) {
@@ -287,6 +309,20 @@ async function mdpyBoot(opts) {
         flush();
         post({ type: 'rich', id: m.id, mime, data, alt });
       };
+      // input() past the Input box's lines: the page asks the reader. With a shared buffer
+      // (a cross-origin isolated page) this thread waits for the line; with JSPI, Python awaits
+      // it; otherwise input() sees the end of input. A line is a string; false is Stop.
+      const ask = (sync) => {
+        const b = opts.askBuffer;
+        if (!b && !sync) return undefined;
+        flush();
+        if (b) Atomics.store(b, 0, 0);
+        post({ type: 'ask', id: m.id });
+        if (!b) return new Promise((r) => (answer = r));
+        Atomics.wait(b, 0, 0);
+        if (Atomics.load(b, 0) !== 1) return false;
+        return new TextDecoder().decode(new Uint8Array(b.buffer, 8, b[1]).slice());
+      };
       let res;
       try {
         await py.loadPackagesFromImports(m.code, quiet).catch(() => {});
@@ -297,7 +333,7 @@ async function mdpyBoot(opts) {
           });
         }
         await installed;
-        res = JSON.parse(await runner.run(m.code, m.filename, m.hidden || [], m.stdin || '', m.session || undefined, m.limit, emit, show, m.line || undefined));
+        res = JSON.parse(await runner.run(m.code, m.filename, m.hidden || [], m.stdin || '', m.session || undefined, m.limit, emit, show, m.line || undefined, opts.ask ? ask : undefined));
       } catch (e) {
         emit(String((e && e.message) || e) + '\n');
         res = { status: 'error', error: 'InternalError' };
@@ -318,7 +354,7 @@ if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScop
   self.onmessage = ({ data: m }) => {
     if (m.type === 'init') {
       ia = m.interrupt || null;
-      core = mdpyBoot({ indexURL: m.indexURL, noJspi: m.noJspi, interrupt: ia, post, packages: m.packages, figureFormat: m.figureFormat });
+      core = mdpyBoot({ indexURL: m.indexURL, noJspi: m.noJspi, interrupt: ia, post, packages: m.packages, figureFormat: m.figureFormat, askBuffer: m.askBuffer, ask: true });
       core.then(
         (c) => post({ type: 'ready', jspi: (ready = c).jspi, version: c.py.version, python: c.python }),
         (e) => post({ type: 'fatal', message: String((e && e.message) || e) }),
@@ -329,6 +365,8 @@ if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScop
         if (ia) Atomics.store(ia, 0, 0);
         post(Object.assign({ type: 'done', id: m.id }, await c.run(m)));
       }).catch(() => {});
+    } else if (m.type === 'line') {
+      if (ready) ready.answer(m.text);
     } else if (m.type === 'forget') {
       queue = queue.then(async () => (await core).forget(m.session)).catch(() => {});
     } else if (m.type === 'cancel') {

@@ -247,8 +247,8 @@ fn an_unknown_label_names_its_line() {
 
 #[test]
 fn renderers_that_leave_out_one_of_the_books_renderers_fail_the_build() {
-    let toml = BOOK_TOML.replace("jobs = 2", "jobs = 2\nrenderers = [\"html\"]")
-        + "\n[output.html]\n\n[output.markdown]\n";
+    let toml =
+        BOOK_TOML.replace("jobs = 2", "jobs = 2\nrenderers = [\"html\"]") + "\n[output.markdown]\n";
     let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
     let err = t.build().unwrap_err();
     assert!(err.contains("1 error"), "{err}");

@@ -353,7 +353,7 @@ fn fixture_a_module_missing_from_the_venv_is_named() {
 
 #[test]
 fn markdown_for_other_renderers_holds_no_html_and_no_links_from_snippets() {
-    let toml = crate::harness::BOOK_TOML.to_string() + "\n[output.html]\n\n[output.markdown]\n";
+    let toml = crate::harness::BOOK_TOML.to_string() + "\n[output.markdown]\n";
     let quiz = "```quiz\n[[questions]]\ntype = \"Tracing\"\nprompt.program = \"\"\"\nprint('<img src=x onerror=alert(2)> [y](javascript:alert(3))')\nraise ValueError('<img src=x onerror=alert(4)> [z](javascript:alert(5))')\n\"\"\"\n```\n";
     let chapter = "```python\nclass T:\n    def _repr_html_(self):\n        return ('<table><tr><th>k</th><th>v</th></tr><tr><td>&lt;img src=x onerror=alert(1)&gt;</td>'\n                '<td>[x](javascript:alert(1)) *em* `c` &amp;lt;b&amp;gt;</td></tr></table>')\n    def __repr__(self):\n        return 'T()'\n\ndisplay(T())\nprint('```\\n<b>fenced</b>')\n```\n\n"
         .to_string()

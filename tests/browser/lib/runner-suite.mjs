@@ -59,6 +59,18 @@ export async function coresBusy(after, ms) {
   return ((total - idle) / total) * os.cpus().length;
 }
 
+/** Click Run on block i, wait for input() to ask for a line, type 36 into the focused field. */
+export async function inputAsked(page, i) {
+  await page.clickIn(i, '.mdpy-run');
+  await page.waitFor((i) => !!document.querySelectorAll('div.mdpy-snippet')[i].querySelector('input.mdpy-ask'), i, 60000);
+  const field = await page.eval((i) => {
+    const f = document.activeElement;
+    f.value = '36';
+    return [f.className, f.getAttribute('aria-label'), document.querySelectorAll('div.mdpy-snippet')[i].querySelector('.mdpy-status').textContent];
+  }, i);
+  assert.deepEqual(field, ['mdpy-ask', 'A line for input(); Enter sends it', 'Waiting for your input…']);
+}
+
 /** Click Run on block i and wait for the run to end; returns {state, ms}. */
 export async function run(page, i, timeout = 60000) {
   const t0 = Date.now();
@@ -326,13 +338,30 @@ export function runnerSuite(browserName) {
       assert.ok(twice.state.out.startsWith('20 '), `same namespace: ${twice.state.out}`);
     });
 
-    test('input lines reach input(); running out raises EOFError', async () => {
+    test('input lines reach input(); past them the reader types the next line, or is told to', async () => {
       const { state } = await run(page, SESSIONS.input);
       assert.equal(state.out, page.build[SESSIONS.input]);
       await page.eval(page$.setInput, [SESSIONS.input, 'Grace']);
-      const short = await run(page, SESSIONS.input);
-      assert.match(short.state.out, /^Name\? Age\? Traceback/);
-      assert.match(short.state.out, /EOFError: EOF when reading a line\n$/);
+      const { jspi } = await page.eval(() => window.MDPY_RUNNER.info());
+      if (jspi) {
+        await inputAsked(page, SESSIONS.input);
+        assert.equal((await page.eval(page$.state, SESSIONS.input)).out, 'Name? Age? ');
+        await page.press('Enter');
+        await page.waitFor(page$.idleWithOutput, SESSIONS.input, 10000);
+        assert.equal((await page.eval(page$.state, SESSIONS.input)).out, 'Name? Age? 36\nGrace is 36\n');
+        await inputAsked(page, SESSIONS.input);
+        await page.clickIn(SESSIONS.input, '.mdpy-stop');
+        await page.waitFor((i) => !document.querySelectorAll('div.mdpy-snippet')[i].querySelector('.mdpy-run').disabled, SESSIONS.input, 5000);
+        const st = await page.eval(page$.state, SESSIONS.input);
+        assert.equal(st.status, 'Stopped');
+        assert.equal(await page.eval(() => document.querySelectorAll('input.mdpy-ask').length), 0);
+        assert.equal(await page.eval(() => window.MDPY_RUNNER.loaded()), true, 'Stop while waiting keeps the interpreter');
+      } else {
+        const short = await run(page, SESSIONS.input);
+        assert.match(short.state.out, /^Name\? Age\? Traceback/);
+        assert.match(short.state.out, /EOFError: EOF when reading a line\n$/);
+        assert.equal(short.state.status, 'input() needs more lines: type them in the Input box, one per line, and Run again');
+      }
       await page.close();
     });
 
