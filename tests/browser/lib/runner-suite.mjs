@@ -71,6 +71,25 @@ export async function inputAsked(page, i) {
   assert.deepEqual(field, ['mdpy-ask', 'A line for input(); Enter sends it', 'Waiting for your input…']);
 }
 
+/**
+ * On the sessions page, with 'Grace' in the Input box: input() asks for the age, Enter sends
+ * it and the run ends; asked again, Stop ends the wait and keeps the interpreter.
+ */
+export async function inputAnswered(page) {
+  const i = SESSIONS.input;
+  await inputAsked(page, i);
+  assert.equal((await page.eval(page$.state, i)).out, 'Name? Age? ');
+  await page.press('Enter');
+  await page.waitFor(page$.idleWithOutput, i, 10000);
+  assert.equal((await page.eval(page$.state, i)).out, 'Name? Age? 36\nGrace is 36\n');
+  await inputAsked(page, i);
+  await page.clickIn(i, '.mdpy-stop');
+  await page.waitFor((i) => !document.querySelectorAll('div.mdpy-snippet')[i].querySelector('.mdpy-run').disabled, i, 5000);
+  assert.equal((await page.eval(page$.state, i)).status, 'Stopped');
+  assert.equal(await page.eval(() => document.querySelectorAll('input.mdpy-ask').length), 0);
+  assert.equal(await page.eval(() => window.MDPY_RUNNER.loaded()), true, 'Stop while waiting keeps the interpreter');
+}
+
 /** Click Run on block i and wait for the run to end; returns {state, ms}. */
 export async function run(page, i, timeout = 60000) {
   const t0 = Date.now();
@@ -344,18 +363,7 @@ export function runnerSuite(browserName) {
       await page.eval(page$.setInput, [SESSIONS.input, 'Grace']);
       const { jspi } = await page.eval(() => window.MDPY_RUNNER.info());
       if (jspi) {
-        await inputAsked(page, SESSIONS.input);
-        assert.equal((await page.eval(page$.state, SESSIONS.input)).out, 'Name? Age? ');
-        await page.press('Enter');
-        await page.waitFor(page$.idleWithOutput, SESSIONS.input, 10000);
-        assert.equal((await page.eval(page$.state, SESSIONS.input)).out, 'Name? Age? 36\nGrace is 36\n');
-        await inputAsked(page, SESSIONS.input);
-        await page.clickIn(SESSIONS.input, '.mdpy-stop');
-        await page.waitFor((i) => !document.querySelectorAll('div.mdpy-snippet')[i].querySelector('.mdpy-run').disabled, SESSIONS.input, 5000);
-        const st = await page.eval(page$.state, SESSIONS.input);
-        assert.equal(st.status, 'Stopped');
-        assert.equal(await page.eval(() => document.querySelectorAll('input.mdpy-ask').length), 0);
-        assert.equal(await page.eval(() => window.MDPY_RUNNER.loaded()), true, 'Stop while waiting keeps the interpreter');
+        await inputAnswered(page);
       } else {
         const short = await run(page, SESSIONS.input);
         assert.match(short.state.out, /^Name\? Age\? Traceback/);
