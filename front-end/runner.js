@@ -277,7 +277,7 @@
       if (c && !c.firstChild) c.parentNode.remove();
       let e = m.mime === 'text/html' ? clean(m.data) : el('pre', '', m.data);
       if (m.mime[0] === 'i') {
-        e = el('img', 'mdpy-image');
+        e = el('img', m.figure ? 'mdpy-image mdpy-figure' : 'mdpy-image');
         e.alt = m.alt;
         e.src = 'data:' + m.mime + ';base64,' + m.data;
       }

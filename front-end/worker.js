@@ -36,11 +36,11 @@ def b64(d):
 
 def save(fig):
     b = io.BytesIO()
-    fig.savefig(b, format=R.fmt)
+    fig.savefig(b, format=R.fmt, transparent=True)
     t = getattr(fig, '_suptitle', None)
     t = [t.get_text()] if t else []
     t = [x for x in t + [a.get_title() for a in fig.get_axes()] if x] + ['Figure']
-    R.show('image/' + ('png' if R.fmt == 'png' else 'svg+xml'), b64(b.getvalue()), t[0])
+    R.show('image/' + ('png' if R.fmt == 'png' else 'svg+xml'), b64(b.getvalue()), t[0], True)
 
 def figures(keep=True):
     plt = sys.modules.get('matplotlib.pyplot')
@@ -305,9 +305,9 @@ async function mdpyBoot(opts) {
         if (Date.now() - last >= 40 || buf.length > 65536) flush();
         else if (!timer) timer = setTimeout(flush, 40);
       };
-      const show = (mime, data, alt) => {
+      const show = (mime, data, alt, figure) => {
         flush();
-        post({ type: 'rich', id: m.id, mime, data, alt });
+        post({ type: 'rich', id: m.id, mime, data, alt, figure: figure === true });
       };
       // input() past the Input box's lines: the page asks the reader. With a shared buffer
       // (a cross-origin isolated page) this thread waits for the line; with JSPI, Python awaits

@@ -385,7 +385,7 @@ fn html_inner(s: &Snippet, verdict: Option<&Verdict>, cx: &Context) -> String {
                         match r.mime.as_str() {
                             "text/html" => html::Piece::Html(&r.data),
                             "text/markdown" => html::Piece::Markdown(&r.data),
-                            mime => html::Piece::Image(mime, &r.data, &alts[*i]),
+                            mime => html::Piece::Image(mime, &r.data, &alts[*i], r.figure),
                         }
                     }
                 })

@@ -250,9 +250,9 @@ fn fixture_a_line_plot_is_an_embedded_svg_with_alt_text() {
     assert_eq!(
         images(&html),
         vec![
-            "class=\"mdpy-image\" alt=\"Croissants sold per month\" src=\"data:image/svg+xml;base64,PD94bWwgdmVyc2lvbj0iMS4wIiBlbm…",
-            "class=\"mdpy-image\" alt=\"Squares and cubes, 1 to 5\" src=\"data:image/svg+xml;base64,PD94bWwgdmVyc2lvbj0iMS4wIiBlbm…",
-            "class=\"mdpy-image\" alt=\"Figure 1\" src=\"data:image/svg+xml;base64,PD94bWwgdmVyc2lvbj0iMS4wIiBlbm…",
+            "class=\"mdpy-image mdpy-figure\" alt=\"Croissants sold per month\" src=\"data:image/svg+xml;base64,PD94bWwgdmVyc2lvbj0iMS4wIiBlbm…",
+            "class=\"mdpy-image mdpy-figure\" alt=\"Squares and cubes, 1 to 5\" src=\"data:image/svg+xml;base64,PD94bWwgdmVyc2lvbj0iMS4wIiBlbm…",
+            "class=\"mdpy-image mdpy-figure\" alt=\"Figure 1\" src=\"data:image/svg+xml;base64,PD94bWwgdmVyc2lvbj0iMS4wIiBlbm…",
         ]
     );
     let shown = &html[html.find("Squares and cubes").unwrap() - 700..];
