@@ -19,6 +19,7 @@ pub const ATTRIBUTES: &[&str] = &[
     "timeout=",
     "min-python=",
     "nobrowser",
+    "browser-only",
     "browser=differs",
     "hidelines=",
     "alt=",
@@ -34,6 +35,8 @@ pub struct Attrs {
     pub timeout: Option<f64>,
     pub min_python: Option<(u32, u32)>,
     pub nobrowser: bool,
+    /// Run in the reader's browser only, never at build time.
+    pub browser_only: bool,
     pub browser_differs: bool,
     /// mdBook's own per-block hidden-line prefix; kept in the info string.
     pub hidelines: Option<String>,
@@ -65,6 +68,8 @@ pub struct Attached {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skip {
     NoRun,
+    /// `browser-only`: the reader runs it; the build does not.
+    BrowserOnly,
     NotMarked,
     MinPython(u32, u32),
 }
@@ -295,7 +300,9 @@ fn snippet_of(
 ) -> Snippet {
     let prefix = attrs.hidelines.clone().or_else(|| config.hidelines.clone());
     let (code, hidden) = unhide(&fence.body, prefix.as_deref());
-    let skip = if attrs.norun {
+    let skip = if attrs.browser_only {
+        Some(Skip::BrowserOnly)
+    } else if attrs.norun {
         Some(Skip::NoRun)
     } else if config.run == RunMode::Marked && !attrs.run {
         Some(Skip::NotMarked)
@@ -405,6 +412,7 @@ fn parse_attrs(file: &Path, fence: &Fence) -> Result<Attrs, Vec<Diagnostic>> {
             ("run", None) => attrs.run = true,
             ("nondeterministic", None) => attrs.nondeterministic = true,
             ("nobrowser", None) => attrs.nobrowser = true,
+            ("browser-only", None) => attrs.browser_only = true,
             ("browser", Some("differs")) => attrs.browser_differs = true,
             ("browser", v) => errors.push(err(
                 format!("bad value `{}` for `browser=`", v.unwrap_or("")),
@@ -463,12 +471,24 @@ fn parse_attrs(file: &Path, fence: &Fence) -> Result<Attrs, Vec<Diagnostic>> {
             }
         }
     }
-    if attrs.norun && attrs.run {
-        errors.push(Diagnostic::error(
-            file,
-            fence.line,
-            "a block cannot be both `norun` and `run`",
-        ));
+    for (clash, other) in [
+        (attrs.norun && attrs.run, "`norun` and `run`"),
+        (
+            attrs.browser_only && attrs.nobrowser,
+            "`browser-only` and `nobrowser`",
+        ),
+        (
+            attrs.browser_only && attrs.norun,
+            "`browser-only` and `norun`",
+        ),
+    ] {
+        if clash {
+            errors.push(Diagnostic::error(
+                file,
+                fence.line,
+                format!("a block cannot be both {other}"),
+            ));
+        }
     }
     if errors.is_empty() {
         Ok(attrs)
@@ -633,6 +653,14 @@ mod tests {
             plan_text("```python,min-python=3.12\nx\n```\n\n```python,norun\ny\n```\n").unwrap();
         assert_eq!(p.snippets[0].skip, Some(Skip::MinPython(3, 12)));
         assert_eq!(p.snippets[1].skip, Some(Skip::NoRun));
+        let p = plan_text("```python,browser-only\nx\n```\n").unwrap();
+        assert_eq!(p.snippets[0].skip, Some(Skip::BrowserOnly));
+        assert_eq!(p.snippets[0].no_browser, None);
+        let e = plan_text("```python,browser-only,nobrowser\nx\n```\n").unwrap_err();
+        assert_eq!(
+            e[0].message,
+            "a block cannot be both `browser-only` and `nobrowser`"
+        );
     }
 
     #[test]

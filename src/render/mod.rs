@@ -272,7 +272,7 @@ fn html_snippet(
         (None, Some(v)) => (v.shown.as_deref(), false),
         (None, None) => (None, false),
     };
-    let needs_html = matches!(s.skip, Some(Skip::MinPython(..)))
+    let needs_html = matches!(s.skip, Some(Skip::MinPython(..) | Skip::BrowserOnly))
         || s.no_browser.is_some()
         || s.attrs.browser_differs
         || (s.skip.is_none() && verdict.is_some_and(|v| !v.rich.is_empty() || v.warning.is_some()));
@@ -359,6 +359,12 @@ fn html_inner(s: &Snippet, verdict: Option<&Verdict>, cx: &Context) -> String {
             inner.push_str(&html::note(&format!(
                 "Needs Python {major}.{minor}+; not run when this book was built (Python {}).",
                 cx.python
+            )));
+        }
+        (Some(Skip::BrowserOnly), _) => {
+            inner.push_str(&html::note(&format!(
+                "Runs in your browser only (Python {}): press Run to see its output; the book's build did not run it.",
+                cx.browser_python
             )));
         }
         (Some(_), _) => {
@@ -584,6 +590,11 @@ fn text_block(
             return Some(format!(
                 "{prefix}> Needs Python {major}.{minor}+; not run when this book was built (Python {}).",
                 cx.python
+            ));
+        }
+        (Some(Skip::BrowserOnly), _) => {
+            return Some(format!(
+                "{prefix}> Runs in the browser only, in the HTML version of this book; not run when it was built."
             ));
         }
         (Some(_), _) => s.expected.as_ref()?.text.clone(),

@@ -112,7 +112,7 @@ fn a_crash_is_reported_and_the_next_snippet_runs() {
 fn unknown_attributes_suggest_the_closest() {
     assert_eq!(
         first_error("# A\n\n```python,sesion=a\nprint(1)\n```\n"),
-        "error: unknown attribute `sesion=a` on a Python block\n  --> src/a.md:3\n   = help: did you mean `session`? Known attributes: norun, run, raises=, nondeterministic, session=, timeout=, min-python=, nobrowser, browser=differs, hidelines=, alt="
+        "error: unknown attribute `sesion=a` on a Python block\n  --> src/a.md:3\n   = help: did you mean `session`? Known attributes: norun, run, raises=, nondeterministic, session=, timeout=, min-python=, nobrowser, browser-only, browser=differs, hidelines=, alt="
     );
 }
 

@@ -373,6 +373,21 @@ export function runnerSuite(browserName) {
       await page.close();
     });
 
+    test('a browser-only block: Run, no build output, a note saying why; it runs in the browser', async () => {
+      page = await ctx.open('end.html');
+      const ui = await page.eval(() => {
+        const s = document.querySelector('div.mdpy-snippet');
+        return { run: !!s.querySelector('.mdpy-run'), outputs: s.querySelectorAll('.mdpy-output').length, note: s.querySelector('.mdpy-note').textContent };
+      });
+      assert.deepEqual([ui.run, ui.outputs], [true, 0], 'Run, and no build output');
+      assert.match(ui.note, /^Runs in your browser only \(Python 3\.\d+\): press Run to see its output; the book's build did not run it\.$/);
+      const { state } = await run(page, 0);
+      assert.equal(state.out, 'running on emscripten\n');
+      await page.clickIn(0, '.mdpy-reset');
+      assert.equal(await page.eval(() => document.querySelectorAll('.mdpy-output').length), 0, 'Reset: no output again');
+      await page.close();
+    });
+
     test('Restart (session blocks only) gives the session a fresh namespace; Reset keeps it', async () => {
       page = await ctx.open('deeper/sessions.html');
       const restarts = await page.eval(() => [...document.querySelectorAll('div.mdpy-snippet')].map((s) => !!s.querySelector('.mdpy-restart')));
