@@ -159,6 +159,7 @@
       if (this.session) {
         btn('restart', L('restart', 'Restart'), L('restartTitle', 'A fresh interpreter for this session: its earlier blocks run again first'), () => this.restart());
       }
+      btn('share', L('share', 'Copy link'), L('shareTitle', 'A link to this page with your code in this block'), () => this.share());
       this.stopBtn.disabled = true;
       this.mark = bar.appendChild(el('span', 'mdpy-mark', L('edited', 'edited')));
       this.mark.title = L('editedTitle', 'Your edit, kept in this browser; Reset restores the original');
@@ -358,6 +359,18 @@
         this.out = this.buildOut;
       }
       this.say('');
+    }
+
+    // The page's address with this block's code in the fragment (#mdpy:<block>:<base64url UTF-8>):
+    // nothing leaves the browser until the reader shares the link.
+    share() {
+      const code = this.source().code.replace(/\n$/, '');
+      const b64 = btoa(String.fromCharCode(...new TextEncoder().encode(code))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+      history.replaceState(null, '', '#mdpy:' + this.key.split('#').pop() + ':' + b64);
+      const c = navigator.clipboard;
+      const said = () => this.say(L('linkShown', 'The link is in the address bar'));
+      if (c) c.writeText(location.href).then(() => this.say(L('linkCopied', 'Link copied')), said);
+      else said();
     }
 
     // A fresh namespace for the session (the code stays): its earlier blocks run again first.
@@ -571,6 +584,20 @@
         b.setup();
       }
     });
+    // A shared link: its code goes into its block (and is kept as the reader's edit).
+    const m = /^#mdpy:([^:]+):([\w-]*)$/.exec(location.hash);
+    const b = m && blocks.find((x) => x.key.split('#').pop() === m[1]);
+    if (b) {
+      try {
+        const bin = atob(m[2].replace(/-/g, '+').replace(/_/g, '/'));
+        const code = new TextDecoder().decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0)));
+        [b.ta.value, b.hidden] = b.rehide(code);
+        b.edited();
+        b.pre.scrollIntoView();
+      } catch (e) {
+        // A damaged link: the page as built.
+      }
+    }
     // Edits of code that is no longer on its chapter's page go.
     try {
       for (let k = localStorage.length; k--; ) {

@@ -373,6 +373,28 @@ export function runnerSuite(browserName) {
       await page.close();
     });
 
+    test('Copy link: the page\'s address with the edited code reopens it in its block, from no storage', async () => {
+      page = await ctx.open('runner.html');
+      const i = RUNNER.edit;
+      const code = 'print("shared", "é ✓", 6 * 7)';
+      await page.eval(page$.setCode, [i, code]);
+      await page.clickIn(i, '.mdpy-share');
+      await page.waitFor((i) => /Link|link/.test(document.querySelectorAll('div.mdpy-snippet')[i].querySelector('.mdpy-status').textContent), i, 5000);
+      const link = await page.eval(() => location.href);
+      assert.match(link, /#mdpy:[\w.]+:[\w-]+$/, 'the code is in the fragment');
+      await page.clickIn(i, '.mdpy-reset');
+      assert.equal(await page.eval(() => Object.keys(localStorage).filter((k) => k.startsWith('mdpy:edit:')).length), 0);
+      await page.close();
+      page = await ctx.browser.newPage();
+      await page.goto(link);
+      await page.waitFor(() => document.querySelector('.mdpy-toolbar') !== null, null, 10000);
+      const st = await page.eval(page$.state, i);
+      assert.equal(st.code, code, 'the link brought the code');
+      assert.equal((await run(page, i)).state.out, 'shared é ✓ 42\n');
+      await page.clickIn(i, '.mdpy-reset');
+      await page.close();
+    });
+
     test('a browser-only block: Run, no build output, a note saying why; it runs in the browser', async () => {
       page = await ctx.open('end.html');
       const ui = await page.eval(() => {
@@ -435,6 +457,8 @@ export function runnerSuite(browserName) {
       assert.equal(box.hl.height, short.hl.height, 'one line, not wrapped');
       assert.equal(Math.round(box.ta.width), Math.round(box.hl.width), 'the editor lies over the text');
       assert.equal(Math.round(box.ta.height), Math.round(box.hl.height));
+      // At the top: WebKit's WebDriver scrolls a button to the top edge, under mdBook's menu bar.
+      await page.eval(() => window.scrollTo(0, 0));
       await page.clickIn(RUNNER.hello, '.mdpy-reset');
       await page.close();
     });
