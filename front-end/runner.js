@@ -67,6 +67,9 @@
         else if (m.type === 'fatal') reject(new Error(m.message));
         else if (m.type === 'ready') {
           Object.assign(W.info, { jspi: m.jspi, version: m.version, python: m.python, loadMs: Math.round(now() - t0) });
+          // From now on, this book's pages start Python as they open.
+          store('mdpy:warm', '1');
+          W.up = true;
           resolve();
         }
       };
@@ -90,6 +93,7 @@
     if (W.worker) W.worker.terminate();
     if (W.fail) W.fail(new Error('stopped'));
     W.worker = W.ready = W.fail = null;
+    W.up = false;
     // A new interpreter replays the session blocks again.
     W.ran.clear();
     if (W.cur) W.cur.resolve({ status: 'stopped' });
@@ -386,7 +390,7 @@
   async function go(b) {
     if (b.stopReq) return;
     b.setState('running');
-    if (!W.ready) {
+    if (!W.up) {
       b.say(L('loading', 'Loading Python…'));
       b.status.appendChild(el('progress', 'mdpy-progress'));
     }
@@ -597,6 +601,16 @@
       } catch (e) {
         // A damaged link: the page as built.
       }
+    }
+    // A reader who ran code in this book before: Python starts as the page opens, in the
+    // background, and the first block's status says so.
+    const b0 = blocks[0];
+    if (b0 && store('mdpy:warm') === '1') {
+      W.info.background = true;
+      const warming = L('warming', 'Starting Python in the background…');
+      b0.say(warming);
+      const done = (text) => b0.status.textContent === warming && b0.say(text);
+      boot(() => {}).then(() => done(L('warm', 'Python is ready')), () => done(''));
     }
     // Edits of code that is no longer on its chapter's page go.
     try {
