@@ -117,6 +117,11 @@ describe('runner on the page', () => {
         const run = document.querySelector('.mdpy-run');
         const box = document.querySelector('textarea.mdpy-in');
         const ta = document.querySelector('textarea.mdpy-ta');
+        // An edited block: its mark shows.
+        ta.value += '\n# edited';
+        ta.dispatchEvent(new Event('input'));
+        const mark = document.querySelector('.mdpy-mark');
+        document.querySelector('.mdpy-reset').click();
         const hl = document.querySelector('.mdpy-hl');
         return {
           button: ratio(getComputedStyle(run).color, bg(run)),
@@ -124,6 +129,8 @@ describe('runner on the page', () => {
           code: ratio(getComputedStyle(hl).color, bg(hl)),
           label: ratio(getComputedStyle(document.querySelector('.mdpy-label')).color, bg(document.querySelector('.mdpy-label'))),
           input: ratio(getComputedStyle(box).color, bg(box)),
+          mark: (ta.value += '\n# again', ta.dispatchEvent(new Event('input')), ratio(getComputedStyle(mark).color, bg(mark))),
+          reset: (document.querySelector('.mdpy-reset').click(), localStorage.length),
         };
       }, theme);
       assert.ok(c.button >= 4.5, `${theme}: button text contrast ${c.button.toFixed(1)}`);
@@ -131,6 +138,7 @@ describe('runner on the page', () => {
       assert.ok(c.code >= 4.5, `${theme}: code text contrast ${c.code.toFixed(1)}`);
       assert.ok(c.label >= 3, `${theme}: label contrast ${c.label.toFixed(1)}`);
       assert.ok(c.input >= 4.5, `${theme}: input box contrast ${c.input.toFixed(1)}`);
+      assert.ok(c.mark >= 4.5, `${theme}: "edited" mark contrast ${c.mark.toFixed(1)}`);
     }
     await page.close();
   });
@@ -139,11 +147,18 @@ describe('runner on the page', () => {
     const page = await browser.newPage();
     await page.goto(server.url + 'deeper/sessions.html');
     await page.raw.addScriptTag({ path: path.join(REPO, 'tests/browser/node_modules/axe-core/axe.min.js') });
+    // With an edited block (its mark and the build output's label change).
+    await page.eval(() => {
+      const ta = document.querySelector('textarea.mdpy-ta');
+      ta.value += '\nedited = True';
+      ta.dispatchEvent(new Event('input'));
+    });
     const violations = await page.eval(async () => {
       const r = await window.axe.run({ include: [['.mdpy-snippet'], ['code.mdpy-code']] });
       return r.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
     });
     assert.deepEqual(violations, []);
+    await page.eval(() => document.querySelector('.mdpy-reset').click());
     await page.close();
   });
 });
