@@ -436,7 +436,7 @@
         code: src.code,
         hidden: src.hidden,
         // Tracebacks name the chapter's file and lines, as the build's do.
-        filename: x.data.file || (same.length ? '<session ' + x.data.session + ', block ' + (same.indexOf(x) + 1) + '>' : '<block>'),
+        filename: x.data.f || x.data.file || (same.length ? '<session ' + x.data.session + ', block ' + (same.indexOf(x) + 1) + '>' : '<block>'),
         line: x.data.file ? x.data.l : undefined,
         stdin: x.box.value ? x.box.value.replace(/\n?$/, '\n') : '',
         session: x.session,

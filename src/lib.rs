@@ -475,8 +475,18 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
             &config,
             version,
         ) {
-            Ok(p) => {
+            Ok(mut p) => {
                 jobs.extend(plan::jobs(i, &p, &config));
+                // The browser's tracebacks name where included code was written, as the build's do.
+                if let Some(map) = &ch.map {
+                    for s in &mut p.snippets {
+                        let count = scan::Lines::count(&s.code).max(1);
+                        let place = map.span(s.line, count).unwrap_or_else(|| map.place(s.line));
+                        if place.file != ch.file || place.line != s.line {
+                            s.written = Some((place.file, place.line));
+                        }
+                    }
+                }
                 ch.plan = Some(p);
             }
             Err(mut e) => report.diagnostics.append(&mut e),

@@ -84,6 +84,10 @@ pub struct Snippet {
     pub mode: Mode,
     /// 1-based Markdown line of the first code line.
     pub line: usize,
+    /// Where the code was written when that is not `line` of the chapter
+    /// (code an `{{#include}}` brought in): the file and its line, as the
+    /// build's tracebacks name them (set by `run_book`).
+    pub written: Option<(PathBuf, usize)>,
     /// The code as executed: hidden lines included, their prefix removed.
     pub code: String,
     /// 0-based indices of hidden lines in `code`.
@@ -326,6 +330,7 @@ fn snippet_of(
         fence: fence_index,
         mode,
         line: fence.body_line,
+        written: None,
         code,
         hidden,
         timeout: attrs.timeout.unwrap_or(config.timeout),

@@ -164,7 +164,8 @@ pub fn snippet_edits(
         let blank = p.trim_end();
         let insert = match cx.target {
             Target::Html => {
-                let (data, shown) = html_snippet(entries.len(), s, verdict.as_ref(), cx, p, nl);
+                let (data, shown) =
+                    html_snippet(entries.len(), s, verdict.as_ref(), cx, p, nl, &plan.file);
                 entries.extend(data);
                 match shown {
                     // A blank line after the HTML ends its HTML block.
@@ -263,6 +264,7 @@ fn html_snippet(
     cx: &Context,
     prefix: &str,
     nl: &str,
+    chapter: &std::path::Path,
 ) -> (Option<serde_json::Value>, Shown) {
     if s.mode == Mode::Pycon {
         return (None, Shown::Nothing);
@@ -292,7 +294,15 @@ fn html_snippet(
     }
     // The chapter line of the code's first line: the browser's tracebacks
     // name it as the build's do.
-    put("l", serde_json::json!(s.line));
+    // (`f`, `l`: the included file and its line, for code an include brought.)
+    let (file, line) = s
+        .written
+        .as_ref()
+        .map_or((chapter, s.line), |(f, l)| (f, *l));
+    if file != chapter {
+        put("f", serde_json::json!(file.to_string_lossy()));
+    }
+    put("l", serde_json::json!(line));
     if let Some(session) = &s.attrs.session {
         put("session", serde_json::json!(session));
     }

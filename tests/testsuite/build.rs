@@ -72,6 +72,23 @@ fn sessions_share_variables_in_page_order() {
     assert!(py.starts_with("3.") && py.matches('.').count() == 1, "{py}");
 }
 
+/// The page data names where the code was written, so the browser's
+/// tracebacks name the lines the build's do: an included file at its line.
+#[test]
+fn the_page_data_names_the_written_file_and_line_of_included_code() {
+    let t = BookTest::chapter(
+        "# A\n\n```python,raises=KeyError\n{{#include code/demo.py:2:3}}\n```\n\n```python\nprint(1)\n```\n",
+    );
+    std::fs::create_dir_all(t.root().join("src/code")).unwrap();
+    t.write("src/code/demo.py", "# demo\nx = 1\nraise KeyError(x)\n");
+    t.build().unwrap();
+    let data = t.chapter_data("a.md");
+    assert_eq!(data["s"][0]["f"], "src/code/demo.py");
+    assert_eq!(data["s"][0]["l"], 2);
+    assert_eq!(data["s"][1], serde_json::json!({"l": 8}));
+    assert!(t.text_blocks("a.md")[0].contains("File \"src/code/demo.py\", line 3"));
+}
+
 #[test]
 fn lone_snippets_start_from_a_clean_namespace() {
     let t = BookTest::chapter(
