@@ -20,6 +20,14 @@
     return e;
   };
   const now = () => performance.now();
+  // A label with `{python}` filled in: "Output, {python} at build".
+  const F = (k, d, v) => L(k, d).replace('{python}', v);
+  // FNV-1a of a block's original code: saved edits are keyed by it, not by position.
+  const hash = (s) => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+    return (h >>> 0).toString(36);
+  };
 
   const W = { worker: null, ready: null, ran: new Set(), cur: null, seq: 0, ia: null, info: {} };
 
@@ -44,17 +52,24 @@
     // WebKitGTK can be isolated and still have no SharedArrayBuffer.
     const sab = self.crossOriginIsolated && typeof SharedArrayBuffer === 'function';
     W.ia = sab ? new Int32Array(new SharedArrayBuffer(4)) : null;
+    // Where the worker can wait on it, the reader's line for input() comes through this buffer:
+    // [state (1 a line, 2 stopped), length, UTF-8 bytes].
+    W.ab = sab ? new Int32Array(new SharedArrayBuffer(8 + 65536)) : null;
     const ready = (W.ready = new Promise((resolve, reject) => {
       W.fail = reject;
       w.onmessage = ({ data: m }) => {
         const cur = W.cur && W.cur.id === m.id ? W.cur : null;
         if (m.type === 'out' && cur) cur.block.write(m.text);
         else if (m.type === 'rich' && cur) cur.block.rich(m);
+        else if (m.type === 'ask' && cur) cur.block.ask();
         else if (m.type === 'done' && cur) cur.resolve(m);
         else if (m.type === 'progress') progress(m.text);
         else if (m.type === 'fatal') reject(new Error(m.message));
         else if (m.type === 'ready') {
-          Object.assign(W.info, { jspi: m.jspi, version: m.version, loadMs: Math.round(now() - t0) });
+          Object.assign(W.info, { jspi: m.jspi, version: m.version, python: m.python, loadMs: Math.round(now() - t0) });
+          // From now on, this book's pages start Python as they open.
+          store('mdpy:warm', '1');
+          W.up = true;
           resolve();
         }
       };
@@ -66,6 +81,7 @@
       indexURL: pyodideURL(),
       noJspi: store('mdpy:no-jspi') === '1',
       interrupt: W.ia,
+      askBuffer: W.ab,
       figureFormat: CFG.figureFormat,
       // Pyodide package names as they are; wheel URLs made absolute (the worker's base is a blob: URL).
       packages: (CFG.packages || []).map((p) => (/\.whl([?#].*)?$/.test(p) ? abs(p) : p)),
@@ -77,6 +93,7 @@
     if (W.worker) W.worker.terminate();
     if (W.fail) W.fail(new Error('stopped'));
     W.worker = W.ready = W.fail = null;
+    W.up = false;
     // A new interpreter replays the session blocks again.
     W.ran.clear();
     if (W.cur) W.cur.resolve({ status: 'stopped' });
@@ -90,16 +107,43 @@
       this.div = div;
       this.data = data;
       this.key = data.key;
+      this.py = 'CPython ' + data.py;
       this.session = data.session == null ? null : data.file + '\n' + data.session;
       this.pre = div.previousElementSibling;
       this.out = this.buildOut = div.querySelector('.mdpy-output');
-      const lines = data.code.replace(/\n$/, '').split('\n');
+      this.full = data.code.replace(/\n$/, '');
       const hidden = new Set(data.hidden);
       // Hidden lines stay out of the editor: [n, line] goes back before visible line n.
       this.hidden = [];
-      const vis = lines.filter((line, i) => !(hidden.has(i) && this.hidden.push([i - this.hidden.length, line])));
+      const vis = this.full.split('\n').filter((line, i) => !(hidden.has(i) && this.hidden.push([i - this.hidden.length, line])));
       this.orig = vis.join('\n');
+      this.hiddenText = this.hidden.map((h) => h[1]);
+      this.showAll = false;
       this.state = 'idle';
+    }
+
+    // Full code -> [the editor's text, hidden lines]: the original hidden lines, in order, where
+    // they still stand unchanged.
+    rehide(text) {
+      const H = this.hiddenText;
+      const out = [];
+      const hidden = [];
+      let k = 0;
+      for (const line of text.split('\n')) {
+        if (k < H.length && line === H[k]) hidden.push([out.length, H[k++]]);
+        else out.push(line);
+      }
+      return [out.join('\n'), hidden];
+    }
+
+    // mdBook's eye button: hidden lines join the editor, and leave it again.
+    showHidden(show) {
+      if (show === this.showAll) return;
+      const full = this.source().code.replace(/\n$/, '');
+      if (show) [this.ta.value, this.hidden] = [full, []];
+      else [this.ta.value, this.hidden] = this.rehide(full);
+      this.showAll = show;
+      this.edited(true);
     }
 
     setup() {
@@ -117,7 +161,13 @@
       this.stopBtn = btn('stop', L('stop', 'Stop'), '', () => this.stop());
       if (this.data.ex) this.checkBtn = btn('check', L('check', 'Check'), L('checkTitle', 'Run your code and the exercise\'s checks'), () => this.run(true));
       btn('reset', L('reset', 'Reset'), L('resetTitle', 'Restore the original code and output'), () => this.reset());
+      if (this.session) {
+        btn('restart', L('restart', 'Restart'), L('restartTitle', 'A fresh interpreter for this session: its earlier blocks run again first'), () => this.restart());
+      }
+      btn('share', L('share', 'Copy link'), L('shareTitle', 'A link to this page with your code in this block'), () => this.share());
       this.stopBtn.disabled = true;
+      this.mark = bar.appendChild(el('span', 'mdpy-mark', L('edited', 'edited')));
+      this.mark.title = L('editedTitle', 'Your edit, kept in this browser; Reset restores the original');
       this.status = bar.appendChild(el('span', 'mdpy-status'));
       this.status.setAttribute('role', 'status');
       this.div.prepend(bar);
@@ -127,18 +177,21 @@
       const code = this.pre.querySelector('code');
       code.textContent = '';
       code.classList.add('mdpy-code');
-      code.classList.remove('hide-boring');
       this.hl = code.appendChild(el('span', 'mdpy-hl'));
       this.hl.setAttribute('aria-hidden', 'true');
       const ta = (this.ta = code.appendChild(el('textarea', 'mdpy-ta')));
       ta.spellcheck = false;
       ta.setAttribute('autocapitalize', 'off');
       ta.setAttribute('aria-label', L('editor', 'Python code, editable; Ctrl+Enter runs it, Escape leaves the editor'));
+      // A saved edit is the whole code, hidden lines included.
       const saved = store('mdpy:edit:' + this.key);
-      ta.value = saved == null ? this.orig : saved;
+      [ta.value, this.hidden] = saved == null ? [this.orig, this.hidden] : this.rehide(saved);
       ta.oninput = () => this.edited();
       ta.onkeydown = (e) => keys(this, e);
-      this.pre.querySelectorAll('.buttons > button:not(.clip-button)').forEach((x) => x.remove());
+      this.pre.querySelectorAll('.buttons > button:not(.clip-button)').forEach((x) => {
+        if (/hidden lines|Hide lines/.test(x.title)) x.addEventListener('click', () => this.showHidden(!code.classList.contains('hide-boring')));
+        else x.remove();
+      });
 
       this.stdin = this.div.querySelector('.mdpy-stdin');
       if (!this.stdin) {
@@ -172,9 +225,14 @@
       if (html == null) this.hl.textContent = v;
       else this.hl.innerHTML = html;
       if (/\n$/.test(v) || !v) this.hl.append('\n');
-      const changed = v !== this.orig;
-      if (!init) store('mdpy:edit:' + this.key, changed ? v : null);
+      const full = this.source().code.replace(/\n$/, '');
+      const changed = full !== this.full;
+      if (!init) store('mdpy:edit:' + this.key, changed ? full : null);
       this.div.classList.toggle('mdpy-edited', changed);
+      this.mark.hidden = !changed;
+      // The build's output is the original code's.
+      const label = this.buildOut && this.buildOut.dataset.origin === 'build' && this.buildOut.querySelector('.mdpy-label');
+      if (label) label.textContent = changed ? F('originalOutput', 'Output of the original code, {python} at build', this.py) : F('output', 'Output, {python} at build', this.py);
       this.stdin.hidden = this.data.stdin == null && !/\binput\s*\(|\bstdin\b/.test(v);
     }
 
@@ -208,7 +266,7 @@
       const o = el('div', 'mdpy-output');
       o.dataset.origin = 'browser';
       o.setAttribute('aria-live', 'polite');
-      o.appendChild(el('div', 'mdpy-label', L('output', 'Output')));
+      o.appendChild(el('div', 'mdpy-label', F('browserOutput', 'Your run, {python} in the browser', 'Python ' + W.info.python)));
       this.outCode = o.appendChild(el('pre')).appendChild(el('code', 'nohighlight'));
       this.shown = false;
       if (this.out && this.out.parentNode) this.out.replaceWith(o);
@@ -227,13 +285,44 @@
       if (c && !c.firstChild) c.parentNode.remove();
       let e = m.mime === 'text/html' ? clean(m.data) : el('pre', '', m.data);
       if (m.mime[0] === 'i') {
-        e = el('img', 'mdpy-image');
+        e = el('img', m.figure ? 'mdpy-image mdpy-figure' : 'mdpy-image');
         e.alt = m.alt;
         e.src = 'data:' + m.mime + ';base64,' + m.data;
       }
       this.out.appendChild(e);
       this.outCode = null;
       this.shown = true;
+    }
+
+    // input() wants a line past the Input box's: a field at the end of the output.
+    ask() {
+      const f = (this.asking = this.out.appendChild(el('input', 'mdpy-ask')));
+      f.setAttribute('aria-label', L('ask', 'A line for input(); Enter sends it'));
+      f.spellcheck = false;
+      f.onkeydown = (e) => {
+        e.stopPropagation();
+        if (e.key !== 'Enter') return;
+        e.preventDefault();
+        this.write(f.value + '\n');
+        this.answer(f.value);
+      };
+      this.say(L('asking', 'Waiting for your input…'));
+      f.focus();
+    }
+
+    // A line, or false (Stop), to the waiting input().
+    answer(text) {
+      if (!this.asking) return;
+      this.asking.remove();
+      this.asking = null;
+      if (text !== false) this.say(L('running', 'Running…'));
+      const b = W.ab;
+      if (!b) return W.worker.postMessage({ type: 'line', text });
+      const bytes = new TextEncoder().encode(text || '').slice(0, 65536);
+      new Uint8Array(b.buffer, 8).set(bytes);
+      b[1] = bytes.length;
+      Atomics.store(b, 0, text === false ? 2 : 1);
+      Atomics.notify(b, 0);
     }
 
     run(check) {
@@ -258,6 +347,7 @@
         kill();
       } else {
         this.say(L('stopping', 'Stopping…'));
+        cur.block.answer(false);
         if (W.ia) Atomics.store(W.ia, 0, 2);
         // Cancelling ends awaits and keeps the interpreter; a CPU loop needs a new one.
         W.worker.postMessage({ type: 'cancel' });
@@ -267,7 +357,7 @@
 
     reset() {
       this.stop();
-      this.ta.value = this.orig;
+      [this.ta.value, this.hidden] = this.showAll ? [this.full, []] : this.rehide(this.full);
       store('mdpy:edit:' + this.key, null);
       this.edited(true);
       this.box.value = (this.data.stdin || '').replace(/\n$/, '');
@@ -278,13 +368,33 @@
       }
       this.say('');
     }
+
+    // The page's address with this block's code in the fragment (#mdpy:<block>:<base64url UTF-8>):
+    // nothing leaves the browser until the reader shares the link.
+    share() {
+      const code = this.source().code.replace(/\n$/, '');
+      const b64 = btoa(String.fromCharCode(...new TextEncoder().encode(code))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+      history.replaceState(null, '', '#mdpy:' + this.key.split('#').pop() + ':' + b64);
+      const c = navigator.clipboard;
+      const said = () => this.say(L('linkShown', 'The link is in the address bar'));
+      if (c) c.writeText(location.href).then(() => this.say(L('linkCopied', 'Link copied')), said);
+      else said();
+    }
+
+    // A fresh namespace for the session (the code stays): its earlier blocks run again first.
+    restart() {
+      this.stop();
+      for (const x of blocks) if (x.session === this.session) W.ran.delete(x.key);
+      if (W.worker) W.worker.postMessage({ type: 'forget', session: this.session });
+      this.say(L('restarted', 'Fresh session'));
+    }
   }
 
   // Runs b after the earlier blocks of its session this interpreter has not run.
   async function go(b) {
     if (b.stopReq) return;
     b.setState('running');
-    if (!W.ready) {
+    if (!W.up) {
       b.say(L('loading', 'Loading Python…'));
       b.status.appendChild(el('progress', 'mdpy-progress'));
     }
@@ -304,7 +414,11 @@
         b.say(L('stopped', 'Stopped'));
         break;
       }
-      if (x === b) {
+      if (x === b && res.error === 'EOFError' && !W.ab && !W.info.jspi) {
+        // input() ran out of lines and this browser cannot wait for more.
+        b.stdin.hidden = false;
+        b.say(L('noInput', 'input() needs more lines: type them in the Input box, one per line, and Run again'));
+      } else if (x === b) {
         b.say(res.error || (res.status === 'ok' ? L('done', 'Done') + ' (' + ((now() - t0) / 1000).toFixed(2) + ' s)' : L('truncated', 'Output limit reached')));
         if (b.checking) b.graded(res);
       } else if (res.status !== 'ok' && !x.data.raises) {
@@ -328,7 +442,9 @@
         id: W.seq,
         code: src.code,
         hidden: src.hidden,
-        filename: same.length ? '<session ' + x.data.session + ', block ' + (same.indexOf(x) + 1) + '>' : '<block>',
+        // Tracebacks name the chapter's file and lines, as the build's do.
+        filename: x.data.f || x.data.file || (same.length ? '<session ' + x.data.session + ', block ' + (same.indexOf(x) + 1) + '>' : '<block>'),
+        line: x.data.file ? x.data.l : undefined,
         stdin: x.box.value ? x.box.value.replace(/\n?$/, '\n') : '',
         session: x.session,
         limit: CFG.outputLimit || 65536,
@@ -337,6 +453,8 @@
       });
     }).then((res) => {
       W.cur = null;
+      if (x.asking) x.asking.remove();
+      x.asking = null;
       if (res.status !== 'stopped') W.ran.add(x.key);
       out.classList.toggle('mdpy-empty', !x.shown && !out.querySelector('code').firstChild);
       return res;
@@ -429,7 +547,8 @@
       if (!k || !next || !next.matches('pre')) return;
       const w = div.appendChild(el('div', 'mdpy-' + k));
       if (k === 'output') w.dataset.origin = d.a ? 'author' : 'build';
-      w.append(el('div', 'mdpy-label', L(k === 'stdin' ? 'input' : k, k === 'stdin' ? 'Input' : 'Output')), next);
+      const label = k === 'stdin' ? L('input', 'Input') : d.a ? L('authorOutput', 'Output') : F('output', 'Output, {python} at build', 'CPython ' + d.py);
+      w.append(el('div', 'mdpy-label', label), next);
       const code = next.querySelector('code') || next;
       if (k === 'output' && d.nonl) code.textContent = code.textContent.replace(/\n$/, '');
       w.classList.toggle('mdpy-empty', !code.textContent);
@@ -440,9 +559,13 @@
   function init() {
     let chapter;
     let at;
+    let seen;
+    const keys = new Set();
+    const srcs = new Set();
     document.querySelectorAll('div.mdpy-chapter[data-mdpy], pre > code.language-python').forEach((node) => {
       if (node.matches('div')) {
         at = 0;
+        seen = {};
         try {
           chapter = JSON.parse(node.dataset.mdpy);
         } catch (e) {
@@ -453,17 +576,58 @@
       const d = chapter && !node.closest('.mdpy-quiz') && chapter.s[at++];
       if (!d || node.mdpy) return;
       node.mdpy = d;
-      d.key = chapter.src + '#' + (d.i == null ? at - 1 : d.i);
+      Object.assign(d, readCode(node));
+      // Keyed by the original code (and its count among equal blocks of the chapter): an edit
+      // stays with its block when blocks move, and is dropped when the original changes.
+      const h = hash(d.code);
+      seen[h] = (seen[h] || 0) + 1;
+      d.key = chapter.src + '#' + h + (seen[h] > 1 ? '.' + seen[h] : '');
+      keys.add(d.key);
+      srcs.add(chapter.src);
       d.file = chapter.file;
+      d.py = chapter.py;
       const div = gather(node.parentElement, d);
       if (!div) return;
       div.mdpy = d;
       if (d.browser !== false) {
-        const b = new Block(div, Object.assign(d, readCode(node)));
+        const b = new Block(div, d);
         blocks.push(b);
         b.setup();
       }
     });
+    // A shared link: its code goes into its block (and is kept as the reader's edit).
+    const m = /^#mdpy:([^:]+):([\w-]*)$/.exec(location.hash);
+    const b = m && blocks.find((x) => x.key.split('#').pop() === m[1]);
+    if (b) {
+      try {
+        const bin = atob(m[2].replace(/-/g, '+').replace(/_/g, '/'));
+        const code = new TextDecoder().decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0)));
+        [b.ta.value, b.hidden] = b.rehide(code);
+        b.edited();
+        b.pre.scrollIntoView();
+      } catch (e) {
+        // A damaged link: the page as built.
+      }
+    }
+    // A reader who ran code in this book before: Python starts as the page opens, in the
+    // background, and the first block's status says so.
+    const b0 = blocks[0];
+    if (b0 && store('mdpy:warm') === '1') {
+      W.info.background = true;
+      const warming = L('warming', 'Starting Python in the background…');
+      b0.say(warming);
+      const done = (text) => b0.status.textContent === warming && b0.say(text);
+      boot(() => {}).then(() => done(L('warm', 'Python is ready')), () => done(''));
+    }
+    // Edits of code that is no longer on its chapter's page go.
+    try {
+      for (let k = localStorage.length; k--; ) {
+        const m = /^mdpy:edit:(.*)#[^#]*$/.exec(localStorage.key(k) || '');
+        if (m && srcs.has(m[1]) && !keys.has(localStorage.key(k).slice(10))) localStorage.removeItem(localStorage.key(k));
+      }
+    } catch (e) {
+      // No storage.
+    }
   }
 
   // Exercises: Check grades the reader's code with the checks the build proved; a failed

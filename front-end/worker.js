@@ -1,5 +1,5 @@
 // mdbook-python's Pyodide worker (a module worker from a Blob); mdpyBoot also runs under Node.
-// In: init, run, cancel. Out: progress, ready, fatal, out, rich, done. MDPY_RUNNER_PY says what a run is.
+// In: init, run, line (for input()), forget (a session), cancel. Out: progress, ready, fatal, out, rich, ask, done. MDPY_RUNNER_PY says what a run is.
 const MDPY_RUNNER_PY = `
 import ast, asyncio, base64, builtins, codecs, io, json, linecache, os, sys, traceback, types
 
@@ -36,11 +36,11 @@ def b64(d):
 
 def save(fig):
     b = io.BytesIO()
-    fig.savefig(b, format=R.fmt)
+    fig.savefig(b, format=R.fmt, transparent=True)
     t = getattr(fig, '_suptitle', None)
     t = [t.get_text()] if t else []
     t = [x for x in t + [a.get_title() for a in fig.get_axes()] if x] + ['Figure']
-    R.show('image/' + ('png' if R.fmt == 'png' else 'svg+xml'), b64(b.getvalue()), t[0])
+    R.show('image/' + ('png' if R.fmt == 'png' else 'svg+xml'), b64(b.getvalue()), t[0], True)
 
 def figures(keep=True):
     plt = sys.modules.get('matplotlib.pyplot')
@@ -115,10 +115,30 @@ class Sink(io.RawIOBase):
         r.write(self.dec.decode(b))
         return len(b)
 
+class Stdin(io.StringIO):
+    # The Input box's lines; past them, the reader's next line where the page can wait for it.
+    def readline(self, size=-1):
+        line = super().readline(size)
+        if line or size == 0 or R.ask is None:
+            return line
+        try:
+            from pyodide.ffi import can_run_sync, run_sync
+            sync = can_run_sync()
+        except ImportError:
+            sync = False
+        got = R.ask(sync)
+        if got is not None and not isinstance(got, str):
+            got = run_sync(got)
+        if isinstance(got, str):
+            return got + '\\n'
+        if got is False:
+            raise KeyboardInterrupt
+        return ''
+
 class Runner:
     def __init__(self):
         self.sessions, self.maps, self.stopping, self.me = {}, {}, False, None
-        self.fmt, self.show = 'svg', lambda *a: None
+        self.fmt, self.show, self.ask = 'svg', lambda *a: None, None
 
     def fix(self, te, seen, top=False):
         if te is None or id(te) in seen:
@@ -152,12 +172,26 @@ class Runner:
             self.tail = text[-1]
             self.emit(text)
 
-    async def run(self, code, filename, hidden, stdin, session, limit, emit, show=None):
+    def forget(self, session):
+        self.sessions.pop(session, None)
+
+    async def run(self, code, filename, hidden, stdin, session, limit, emit, show=None, line=None, ask=None):
         self.stopping, self.used, self.limit, self.emit = False, 0, int(limit), emit
-        self.show = show or (lambda *a: None)
+        self.show, self.ask = show or (lambda *a: None), ask
         self.truncated, self.tail, self.me = False, '\\n', asyncio.current_task()
-        self.maps[filename] = [int(h) for h in hidden]
-        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        lines = code.splitlines(True)
+        if isinstance(line, int) and line > 0:
+            # At its lines in the chapter, as the build compiles it: tracebacks name the
+            # chapter's lines (hidden ones count), and every block of the file keeps its text.
+            self.maps[filename] = []
+            old = (linecache.cache.get(filename) or (0, None, [], filename))[2]
+            old = old + ['\\n'] * (line - 1 + len(lines) - len(old))
+            old[line - 1:line - 1 + len(lines)] = lines
+            linecache.cache[filename] = (0, None, old, filename)
+            code = '\\n' * (line - 1) + code
+        else:
+            self.maps[filename] = [int(h) for h in hidden]
+            linecache.cache[filename] = (len(code), None, lines, filename)
         session = session if isinstance(session, str) else None  # JS null arrives as jsnull
         mod = self.sessions.get(session)
         if mod is None:
@@ -172,7 +206,7 @@ class Runner:
                 plt.show = lambda *a, **k: figures()
             except ImportError:
                 pass
-        sys.stdin = io.StringIO(stdin or '')
+        sys.stdin = Stdin(stdin or '')
         sys.stdout, sys.stderr = [io.TextIOWrapper(Sink(self), encoding='utf-8', errors=e, write_through=True)
                                   for e in ('strict', 'backslashreplace')]
         status, error, text = 'ok', None, ''
@@ -241,6 +275,7 @@ async function mdpyBoot(opts) {
   const pkgs = opts.packages || [];
   const quiet = { messageCallback() {}, errorCallback() {} };
   let installed = null;
+  let answer = null;
   const install = async () => {
     const urls = pkgs.filter((p) => p.includes('/'));
     await py.loadPackage(pkgs.filter((p) => !urls.includes(p)).concat(urls.length ? ['micropip'] : []), quiet);
@@ -250,6 +285,9 @@ async function mdpyBoot(opts) {
     py,
     jspi: typeof WebAssembly.Suspending === 'function',
     cancel: () => emit && runner.cancel(),
+    forget: (session) => runner.forget(session),
+    answer: (text) => answer && (answer(text), (answer = null)),
+    python: py.runPython('import sys; "%d.%d" % sys.version_info[:2]'),
     // Output is posted as it comes, at most every 40 ms.
     async run(m) {
       let buf = '';
@@ -267,9 +305,23 @@ async function mdpyBoot(opts) {
         if (Date.now() - last >= 40 || buf.length > 65536) flush();
         else if (!timer) timer = setTimeout(flush, 40);
       };
-      const show = (mime, data, alt) => {
+      const show = (mime, data, alt, figure) => {
         flush();
-        post({ type: 'rich', id: m.id, mime, data, alt });
+        post({ type: 'rich', id: m.id, mime, data, alt, figure: figure === true });
+      };
+      // input() past the Input box's lines: the page asks the reader. With a shared buffer
+      // (a cross-origin isolated page) this thread waits for the line; with JSPI, Python awaits
+      // it; otherwise input() sees the end of input. A line is a string; false is Stop.
+      const ask = (sync) => {
+        const b = opts.askBuffer;
+        if (!b && !sync) return undefined;
+        flush();
+        if (b) Atomics.store(b, 0, 0);
+        post({ type: 'ask', id: m.id });
+        if (!b) return new Promise((r) => (answer = r));
+        Atomics.wait(b, 0, 0);
+        if (Atomics.load(b, 0) !== 1) return false;
+        return new TextDecoder().decode(new Uint8Array(b.buffer, 8, b[1]).slice());
       };
       let res;
       try {
@@ -281,7 +333,7 @@ async function mdpyBoot(opts) {
           });
         }
         await installed;
-        res = JSON.parse(await runner.run(m.code, m.filename, m.hidden || [], m.stdin || '', m.session || undefined, m.limit, emit, show));
+        res = JSON.parse(await runner.run(m.code, m.filename, m.hidden || [], m.stdin || '', m.session || undefined, m.limit, emit, show, m.line || undefined, opts.ask ? ask : undefined));
       } catch (e) {
         emit(String((e && e.message) || e) + '\n');
         res = { status: 'error', error: 'InternalError' };
@@ -302,9 +354,9 @@ if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScop
   self.onmessage = ({ data: m }) => {
     if (m.type === 'init') {
       ia = m.interrupt || null;
-      core = mdpyBoot({ indexURL: m.indexURL, noJspi: m.noJspi, interrupt: ia, post, packages: m.packages, figureFormat: m.figureFormat });
+      core = mdpyBoot({ indexURL: m.indexURL, noJspi: m.noJspi, interrupt: ia, post, packages: m.packages, figureFormat: m.figureFormat, askBuffer: m.askBuffer, ask: true });
       core.then(
-        (c) => post({ type: 'ready', jspi: (ready = c).jspi, version: c.py.version }),
+        (c) => post({ type: 'ready', jspi: (ready = c).jspi, version: c.py.version, python: c.python }),
         (e) => post({ type: 'fatal', message: String((e && e.message) || e) }),
       );
     } else if (m.type === 'run') {
@@ -313,6 +365,10 @@ if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScop
         if (ia) Atomics.store(ia, 0, 0);
         post(Object.assign({ type: 'done', id: m.id }, await c.run(m)));
       }).catch(() => {});
+    } else if (m.type === 'line') {
+      if (ready) ready.answer(m.text);
+    } else if (m.type === 'forget') {
+      queue = queue.then(async () => (await core).forget(m.session)).catch(() => {});
     } else if (m.type === 'cancel') {
       // Cleared first, or the cancelling call itself is interrupted.
       if (ia) Atomics.store(ia, 0, 0);

@@ -593,7 +593,9 @@ fn string_list(value: &Value) -> Option<Vec<String>> {
 }
 
 /// Read `[preprocessor.python.labels]`: each key (kebab-case) names a runner
-/// label (from `runner.js`) or a quiz label (`quiz::Labels`).
+/// label (from `runner.js`) or a quiz label (`quiz::Labels`). A quiz label
+/// may always be written `quiz-NAME` (`quiz-output`): the runner's names
+/// (`output`) win over the quiz's plain ones.
 fn read_labels(
     table: &serde_json::Map<String, Value>,
     config: &mut Config,
@@ -619,7 +621,12 @@ fn read_labels(
             continue;
         };
         let camel = kebab_to_camel(key);
-        if runner.contains(&camel.as_str()) {
+        let quiz = key
+            .strip_prefix("quiz-")
+            .filter(|k| quiz_names.iter().any(|n| n == k));
+        if let Some(name) = quiz {
+            quiz_overrides.insert(name.to_string(), Value::String(text.to_string()));
+        } else if runner.contains(&camel.as_str()) {
             config.labels.0.insert(camel, text.to_string());
         } else if quiz_names.iter().any(|n| n == key) {
             quiz_overrides.insert(key.clone(), Value::String(text.to_string()));
@@ -627,7 +634,7 @@ fn read_labels(
             let known: Vec<String> = runner
                 .iter()
                 .map(|n| camel_to_kebab(n))
-                .chain(quiz_names.iter().cloned())
+                .chain(quiz_names.iter().map(|n| format!("quiz-{n}")))
                 .collect();
             let refs: Vec<&str> = known.iter().map(String::as_str).collect();
             let mut d = at(key);
@@ -822,10 +829,30 @@ mod tests {
 
     #[test]
     fn labels_reach_the_runner_and_the_quiz() {
-        let t = json!({"labels": {"run": "Ausführen", "submit": "Prüfen"}});
+        let t = json!({"labels": {
+            "run": "Ausführen", "submit": "Prüfen",
+            "output": "Ausgabe, {python} beim Bauen", "quiz-output": "Was es ausgibt",
+            "browser-output": "Dein Lauf, {python} im Browser", "restart": "Neu starten"
+        }});
         let c = Config::from_table(Some(&t), None, None).unwrap();
         assert_eq!(c.labels.0.get("run").map(String::as_str), Some("Ausführen"));
         assert_eq!(c.quiz_labels.submit, "Prüfen");
+        // The runner's `output` and the quiz's, each its own.
+        assert_eq!(
+            c.labels.output("3.11.7"),
+            "Ausgabe, CPython 3.11 beim Bauen"
+        );
+        assert_eq!(c.quiz_labels.output, "Was es ausgibt");
+        let names = crate::render::assets::runner_label_names();
+        for n in [
+            "browserOutput",
+            "originalOutput",
+            "edited",
+            "restart",
+            "authorOutput",
+        ] {
+            assert!(names.contains(&n), "{n}");
+        }
         let bad = json!({"labels": {"rnu": "x"}});
         let e = Config::from_table(Some(&bad), None, None).unwrap_err();
         assert_eq!(

@@ -365,8 +365,9 @@ fn book_key(ctx: &PreprocessorContext, input: &[u8]) -> Option<(PathBuf, PathBuf
 
 /// Part of every chapter-cache key: changed whenever rendering changes
 /// within one package version, so no chapter rendered the old way is reused
-/// (issue 19: visible control characters, escaped Markdown, written lines).
-const RENDERING: &str = "issue-19";
+/// (issue 19: visible control characters, escaped Markdown, written lines;
+/// issue 23: labels naming the build Python, block lines in the page data).
+const RENDERING: &str = "issue-23";
 
 /// One chapter as the pipeline sees it.
 struct Chapter {
@@ -468,6 +469,17 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
     let cache_dir = config.cache_dir_in(root);
     if target == render::Target::Html && options.mode == Mode::Build {
         publish_assets(&config, root, &cache_dir, &mut report);
+        let listed = |key: &str| {
+            ctx.config
+                .get::<Vec<String>>(&format!("output.html.{key}"))
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        };
+        let (js, css) = (listed("additional-js"), listed("additional-css"));
+        report
+            .diagnostics
+            .extend(page_setup(&assets_folder(&config), &js, &css));
     }
     if chapters.is_empty() {
         report.seconds = started.elapsed().as_secs_f64();
@@ -600,6 +612,17 @@ pub fn run_book(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -
         report.notes.add(&p.notes);
         report.diagnostics.append(&mut problems);
         jobs.extend(plan::jobs(i, &p, &config));
+        let mut p = p;
+        // The browser's tracebacks name where included code was written, as the build's do.
+        if let Some(map) = &ch.map {
+            for s in &mut p.snippets {
+                let count = scan::Lines::count(&s.code).max(1);
+                let place = map.span(s.line, count).unwrap_or_else(|| map.place(s.line));
+                if place.file != ch.file || place.line != s.line {
+                    s.written = Some((place.file, place.line));
+                }
+            }
+        }
         ch.plan = Some(p);
         report.diagnostics.append(&mut quiz_errors);
         jobs.extend(quizzes::jobs(
@@ -1052,6 +1075,77 @@ fn progress_bar(wanted: bool, total: usize) -> Option<indicatif::ProgressBar> {
         bar.set_style(style);
     }
     Some(bar)
+}
+
+/// The assets folder relative to the book (`assets-dir`, else
+/// `<cache-dir>/assets`), as `additional-js`/`-css` name it.
+fn assets_folder(config: &Config) -> PathBuf {
+    config
+        .assets_dir
+        .clone()
+        .unwrap_or_else(|| config.cache_dir.join(render::assets::DIR))
+}
+
+/// The warning of a book whose pages would not load the front end: book.toml's
+/// `additional-js`/`-css` (`js`, `css`) lack the files the build writes into
+/// `cache_dir`, or name them in another folder. Its detail is the lines to
+/// write (other entries kept).
+fn page_setup(assets: &Path, js: &[String], css: &[String]) -> Option<Diagnostic> {
+    let parts = |p: &str| -> Vec<String> {
+        Path::new(&p.replace('\\', "/"))
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect()
+    };
+    let dir = assets.to_string_lossy().replace('\\', "/");
+    let dir = dir.trim_start_matches("./").trim_end_matches('/');
+    let mut stale = Vec::new();
+    let mut lines = vec!["[output.html]".to_string()];
+    for (key, list, file) in [
+        ("additional-js", js, render::assets::JS_FILE),
+        ("additional-css", css, render::assets::CSS_FILE),
+    ] {
+        let wanted = format!("{dir}/{file}");
+        if list.iter().any(|e| parts(e) == parts(&wanted)) {
+            continue;
+        }
+        let name = file.rsplit('/').next().unwrap_or(file);
+        // Entries for our file in another folder go; the author's own stay.
+        let (old, kept): (Vec<&String>, Vec<&String>) = list
+            .iter()
+            .partition(|e| e.replace('\\', "/").ends_with(name));
+        stale.extend(old);
+        let items: Vec<String> = kept
+            .into_iter()
+            .chain([&wanted])
+            .map(|e| serde_json::to_string(e).unwrap_or_default())
+            .collect();
+        lines.push(format!("{key} = [{}]", items.join(", ")));
+    }
+    if lines.len() == 1 {
+        return None;
+    }
+    let message = if stale.is_empty() {
+        "the pages get no Run buttons: book.toml does not load mdbook-python's front end"
+            .to_string()
+    } else {
+        let old: Vec<String> = stale.iter().map(|s| format!("`{s}`")).collect();
+        format!(
+            "the pages get no Run buttons: book.toml loads {} but the build writes its front end into `{dir}`",
+            old.join(" and ")
+        )
+    };
+    let help = if dir == ".mdbook-python/assets" {
+        "write these lines into book.toml, or run `mdbook-python init`, which adds them"
+    } else {
+        "write these lines into book.toml (`mdbook-python init` adds them for the default folder)"
+    };
+    Some(
+        Diagnostic::warning("book.toml", 0, message)
+            .with_detail(lines.join("\n"))
+            .with_help(help),
+    )
 }
 
 /// Write the front-end bundle where book.toml's `additional-js`/`-css` find it.

@@ -497,6 +497,7 @@ mod tests {
             fence: 0,
             mode: Mode::Exec,
             line: 3,
+            written: None,
             code: code.into(),
             hidden: vec![],
             attrs: Attrs::default(),

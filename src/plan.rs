@@ -23,6 +23,7 @@ pub const ATTRIBUTES: &[&str] = &[
     "timeout=",
     "min-python=",
     "nobrowser",
+    "browser-only",
     "browser=differs",
     "versions=differ",
     "exercise=",
@@ -43,6 +44,8 @@ pub struct Attrs {
     pub timeout: Option<f64>,
     pub min_python: Option<(u32, u32)>,
     pub nobrowser: bool,
+    /// Run in the reader's browser only, never at build time.
+    pub browser_only: bool,
     pub browser_differs: bool,
     /// `versions=differ`: the runtimes of the matrix print different
     /// things, and the page shows each.
@@ -82,6 +85,8 @@ pub struct Attached {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skip {
     NoRun,
+    /// `browser-only`: the reader runs it; the build does not.
+    BrowserOnly,
     NotMarked,
     MinPython(u32, u32),
     /// An exercise's starter: not run as a block; its exercise is proven.
@@ -166,6 +171,10 @@ pub struct Snippet {
     pub mode: Mode,
     /// 1-based Markdown line of the first code line.
     pub line: usize,
+    /// Where the code was written when that is not `line` of the chapter
+    /// (code an `{{#include}}` brought in): the file and its line, as the
+    /// build's tracebacks name them (set by `run_book`).
+    pub written: Option<(PathBuf, usize)>,
     /// The code as executed: hidden lines included, their prefix removed.
     pub code: String,
     /// 0-based indices of hidden lines in `code`.
@@ -650,7 +659,9 @@ fn snippet_of(
         code
     };
     let unchecked = mode == Mode::Pycon && !code.lines().any(|l| l.trim_start().starts_with(">>>"));
-    let skip = if unchecked {
+    let skip = if attrs.browser_only {
+        Some(Skip::BrowserOnly)
+    } else if unchecked {
         Some(Skip::Unchecked)
     } else if attrs.norun {
         Some(Skip::NoRun)
@@ -685,6 +696,7 @@ fn snippet_of(
         fence: fence_index,
         mode,
         line: fence.body_line,
+        written: None,
         code,
         hidden,
         timeout: attrs.timeout.unwrap_or(config.timeout),
@@ -827,6 +839,7 @@ fn parse_attrs(file: &Path, fence: &Fence, notes: &mut Notes) -> Result<Attrs, V
             ("run", None) => attrs.run = true,
             ("nondeterministic", None) => attrs.nondeterministic = true,
             ("nobrowser", None) => attrs.nobrowser = true,
+            ("browser-only", None) => attrs.browser_only = true,
             ("browser", Some("differs")) => attrs.browser_differs = true,
             ("versions", Some("differ")) => attrs.versions_differ = true,
             (role @ ("exercise" | "check" | "solution" | "wrong"), v) => {
@@ -910,12 +923,24 @@ fn parse_attrs(file: &Path, fence: &Fence, notes: &mut Notes) -> Result<Attrs, V
             }
         }
     }
-    if attrs.norun && attrs.run {
-        errors.push(Diagnostic::error(
-            file,
-            fence.line,
-            "a block cannot be both `norun` and `run`",
-        ));
+    for (clash, other) in [
+        (attrs.norun && attrs.run, "`norun` and `run`"),
+        (
+            attrs.browser_only && attrs.nobrowser,
+            "`browser-only` and `nobrowser`",
+        ),
+        (
+            attrs.browser_only && attrs.norun,
+            "`browser-only` and `norun`",
+        ),
+    ] {
+        if clash {
+            errors.push(Diagnostic::error(
+                file,
+                fence.line,
+                format!("a block cannot be both {other}"),
+            ));
+        }
     }
     if errors.is_empty() {
         Ok(attrs)
@@ -1095,6 +1120,14 @@ mod tests {
             plan_text("```python,min-python=3.12\nx\n```\n\n```python,norun\ny\n```\n").unwrap();
         assert_eq!(p.snippets[0].skip, Some(Skip::MinPython(3, 12)));
         assert_eq!(p.snippets[1].skip, Some(Skip::NoRun));
+        let p = plan_text("```python,browser-only\nx\n```\n").unwrap();
+        assert_eq!(p.snippets[0].skip, Some(Skip::BrowserOnly));
+        assert_eq!(p.snippets[0].no_browser, None);
+        let e = plan_text("```python,browser-only,nobrowser\nx\n```\n").unwrap_err();
+        assert_eq!(
+            e[0].message,
+            "a block cannot be both `browser-only` and `nobrowser`"
+        );
     }
 
     #[test]

@@ -297,7 +297,9 @@ def _save_figure(fig):
     fmt = "png" if _settings.get("figure_format") == "png" else "svg"
     buf = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "mdbook-python"}):
-        fig.savefig(buf, format=fmt, metadata={"Date": None} if fmt == "svg" else {"Software": None})
+        # Transparent: the page's own background shows, and dark themes invert the figure (CSS).
+        fig.savefig(buf, format=fmt, transparent=True,
+                    metadata={"Date": None} if fmt == "svg" else {"Software": None})
     title = getattr(fig, "_suptitle", None)
     alt = title.get_text() if title is not None else ""
     for ax in fig.get_axes():

@@ -26,9 +26,17 @@ impl Labels {
             .unwrap_or_else(|| default.to_string())
     }
 
-    /// The label over build-time output.
-    pub fn output(&self) -> String {
-        self.get("output", "Output")
+    /// The label over build-time output, naming the build's Python
+    /// (`3.11.7` shows as `CPython 3.11`; `{python}` in a translation).
+    pub fn output(&self, python: &str) -> String {
+        self.get("output", "Output, {python} at build")
+            .replace("{python}", &format!("CPython {}", minor_version(python)))
+    }
+
+    /// The label over an output the author wrote for a block the build did
+    /// not run.
+    pub fn author_output(&self) -> String {
+        self.get("authorOutput", "Output")
     }
 
     /// The label over an author's stdin lines.
@@ -37,12 +45,22 @@ impl Labels {
     }
 }
 
+/// `3.11.7` -> `3.11`.
+pub fn minor_version(version: &str) -> &str {
+    match version.match_indices('.').nth(1) {
+        Some((at, _)) => &version[..at],
+        None => version,
+    }
+}
+
 /// The names of the runner's labels, read from `runner.js` itself (every
-/// `L('name', 'default')` call), so the config check never drifts from it.
+/// `L('name', 'default')` call, and `F('name', 'default {python}', v)` for
+/// labels that name a Python), so the config check never drifts from it.
 pub fn runner_label_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = RUNNER_JS
         .split("L('")
         .skip(1)
+        .chain(RUNNER_JS.split("F('").skip(1))
         .filter_map(|rest| rest.split_once('\'').map(|(name, _)| name))
         .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric()))
         .collect();
@@ -100,7 +118,7 @@ pub fn strip_css_comments(css: &str) -> String {
 /// `css` (already without comments) with the white space that means nothing
 /// removed: around `{`, `}`, `;`, `,` and `>`, and after `:`, outside quoted
 /// strings. Not a general minifier: enough for our own hand-written CSS, and
-/// it keeps the bundle under its 15 KB budget. `tests/browser/lib/book.mjs`
+/// it keeps the bundle under its 18 KB budget. `tests/browser/lib/book.mjs`
 /// applies the same rule.
 pub fn collapse_css(css: &str) -> String {
     let mut out = String::with_capacity(css.len());

@@ -145,8 +145,10 @@ pub fn chapter(data_json: &str) -> String {
 pub enum Piece<'a> {
     /// Printed text.
     Text(&'a str),
-    /// An image: mime type, base64 data, alt text.
-    Image(&'a str, &'a str, &'a str),
+    /// An image: mime type, base64 data, alt text, and whether it is a
+    /// matplotlib figure (drawn on a transparent background: dark themes
+    /// show it inverted).
+    Image(&'a str, &'a str, &'a str, bool),
     /// HTML from the snippet (sanitized here).
     Html(&'a str),
     /// Markdown from the snippet (rendered, then sanitized).
@@ -166,7 +168,7 @@ pub fn rich_output(label: &str, pieces: &[Piece]) -> String {
                 coloured(t)
             )),
             Piece::Text(_) => {}
-            Piece::Image(mime, data, alt) => out.push_str(&image(mime, data, alt)),
+            Piece::Image(mime, data, alt, figure) => out.push_str(&image(mime, data, alt, *figure)),
             Piece::Html(h) => {
                 out.push_str(&format!("<div class=\"mdpy-html\">{}</div>", sanitize(h)))
             }
@@ -180,8 +182,9 @@ pub fn rich_output(label: &str, pieces: &[Piece]) -> String {
     out
 }
 
-/// `<img>` with a `data:` URL; only PNG and SVG, only base64 data.
-pub fn image(mime: &str, base64: &str, alt: &str) -> String {
+/// `<img>` with a `data:` URL; only PNG and SVG, only base64 data. A
+/// matplotlib figure is `mdpy-figure` too.
+pub fn image(mime: &str, base64: &str, alt: &str, figure: bool) -> String {
     let ok_mime = matches!(mime, "image/png" | "image/svg+xml");
     let ok_data = base64
         .bytes()
@@ -190,7 +193,8 @@ pub fn image(mime: &str, base64: &str, alt: &str) -> String {
         return note(&format!("[an image of type {mime} was left out]"));
     }
     format!(
-        "<img class=\"mdpy-image\" alt=\"{}\" src=\"data:{mime};base64,{base64}\">",
+        "<img class=\"mdpy-image{}\" alt=\"{}\" src=\"data:{mime};base64,{base64}\">",
+        if figure { " mdpy-figure" } else { "" },
         attr(alt)
     )
 }
@@ -399,11 +403,15 @@ mod tests {
     #[test]
     fn images_only_png_and_svg_in_base64() {
         assert_eq!(
-            image("image/png", "iVBO+/=", "a \"plot\""),
+            image("image/png", "iVBO+/=", "a \"plot\"", false),
             "<img class=\"mdpy-image\" alt=\"a &quot;plot&quot;\" src=\"data:image/png;base64,iVBO+/=\">"
         );
-        assert!(!image("text/html", "PHA+", "x").contains("<img"));
-        assert!(!image("image/png", "\" onerror=\"x", "x").contains("<img"));
+        assert!(
+            image("image/png", "iVBO", "f", true)
+                .starts_with("<img class=\"mdpy-image mdpy-figure\"")
+        );
+        assert!(!image("text/html", "PHA+", "x", false).contains("<img"));
+        assert!(!image("image/png", "\" onerror=\"x", "x", false).contains("<img"));
     }
 
     #[test]

@@ -213,7 +213,7 @@ pub fn snippet_edits(
             Target::Html => {
                 let exercise = plan.exercises.iter().find(|e| e.snippet == s.index);
                 let place = (plan.source.as_str(), entries.len(), exercise);
-                let (data, shown) = html_snippet(place, s, verdict.as_ref(), cx, p, nl);
+                let (data, shown) = html_snippet(place, s, verdict.as_ref(), cx, p, nl, &plan.file);
                 entries.extend(data);
                 match shown {
                     // A blank line after the HTML ends its HTML block.
@@ -243,6 +243,7 @@ pub fn snippet_edits(
         let data = serde_json::json!({
             "src": plan.source,
             "file": plan.file.to_string_lossy(),
+            "py": assets::minor_version(cx.python),
             "s": entries,
         });
         let at = if text.starts_with('\u{feff}') { 3 } else { 0 };
@@ -312,6 +313,7 @@ fn html_snippet(
     cx: &Context,
     prefix: &str,
     nl: &str,
+    chapter: &std::path::Path,
 ) -> (Option<serde_json::Value>, Shown) {
     if s.mode == Mode::Pycon {
         // A wrong transcript published under `on-mismatch = "warn"`: its diff.
@@ -331,7 +333,7 @@ fn html_snippet(
         (None, Some(v)) => (v.shown.as_deref(), false),
         (None, None) => (None, false),
     };
-    let needs_html = matches!(s.skip, Some(Skip::MinPython(..)))
+    let needs_html = matches!(s.skip, Some(Skip::MinPython(..) | Skip::BrowserOnly))
         || verdict.is_some_and(|v| v.variants.len() > 1)
         || s.no_browser.is_some()
         || s.attrs.browser_differs
@@ -342,7 +344,8 @@ fn html_snippet(
                     || v.shown.as_deref().is_some_and(|o| o.contains("\u{1b}["))
             }));
     // Only what the front end needs, and only when it differs from the
-    // default: `{}` is a plain snippet whose output block follows it.
+    // default: `{"l": 7}` is a plain snippet at line 7 whose output block
+    // follows it.
     // The code itself is not repeated: the runner reads it from the page's
     // own code block (hidden lines are mdBook's `.boring` spans).
     let mut data = serde_json::Map::new();
@@ -354,6 +357,17 @@ fn html_snippet(
     if s.index != position {
         put("i", serde_json::json!(s.index));
     }
+    // The chapter line of the code's first line: the browser's tracebacks
+    // name it as the build's do.
+    // (`f`, `l`: the included file and its line, for code an include brought.)
+    let (file, line) = s
+        .written
+        .as_ref()
+        .map_or((chapter, s.line), |(f, l)| (f, *l));
+    if file != chapter {
+        put("f", serde_json::json!(file.to_string_lossy()));
+    }
+    put("l", serde_json::json!(line));
     if let Some(session) = &s.attrs.session {
         put("session", serde_json::json!(session));
     }
@@ -428,12 +442,18 @@ fn html_inner(source: &str, s: &Snippet, verdict: Option<&Verdict>, cx: &Context
                 cx.python
             )));
         }
+        (Some(Skip::BrowserOnly), _) => {
+            inner.push_str(&html::note(&format!(
+                "Runs in your browser only (Python {}): press Run to see its output; the book's build did not run it.",
+                cx.browser_python
+            )));
+        }
         (Some(_), _) => {
             // Shown only: an author-written output is displayed as written.
             if let Some(e) = &s.expected {
                 inner.push_str(&html::labelled_pre(
                     "mdpy-output",
-                    &labels.output(),
+                    &labels.author_output(),
                     &e.text,
                     " data-origin=\"author\"",
                 ));
@@ -452,12 +472,12 @@ fn html_inner(source: &str, s: &Snippet, verdict: Option<&Verdict>, cx: &Context
                         match r.mime.as_str() {
                             "text/html" => html::Piece::Html(&r.data),
                             "text/markdown" => html::Piece::Markdown(&r.data),
-                            mime => html::Piece::Image(mime, &r.data, &alts[*i]),
+                            mime => html::Piece::Image(mime, &r.data, &alts[*i], r.figure),
                         }
                     }
                 })
                 .collect();
-            inner.push_str(&html::rich_output(&labels.output(), &pieces));
+            inner.push_str(&html::rich_output(&labels.output(cx.python), &pieces));
             if let Some(w) = &v.warning {
                 inner.push_str(&html::warning(
                     "mdbook-python: this output block does not match what the code prints",
@@ -472,7 +492,7 @@ fn html_inner(source: &str, s: &Snippet, verdict: Option<&Verdict>, cx: &Context
                 &blake3::hash(format!("{source}#{}", s.index).as_bytes()).to_hex()[..12]
             );
             inner.push_str(&html::versions(
-                &labels.output(),
+                &labels.output(cx.python),
                 &group,
                 &version_labels(&v.variants, cx.python),
             ));
@@ -481,7 +501,7 @@ fn html_inner(source: &str, s: &Snippet, verdict: Option<&Verdict>, cx: &Context
             if let Some(out) = &v.shown {
                 inner.push_str(&html::labelled_pre(
                     "mdpy-output",
-                    &labels.output(),
+                    &labels.output(cx.python),
                     out,
                     " data-origin=\"build\"",
                 ));
@@ -760,6 +780,11 @@ fn text_block(
             return Some(format!(
                 "{prefix}> Needs Python {major}.{minor}+; not run when this book was built (Python {}).",
                 cx.python
+            ));
+        }
+        (Some(Skip::BrowserOnly), _) => {
+            return Some(format!(
+                "{prefix}> Runs in the browser only, in the HTML version of this book; not run when it was built."
             ));
         }
         (Some(_), _) => s.expected.as_ref()?.text.clone(),

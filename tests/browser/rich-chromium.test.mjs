@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { PYODIDE_DIR, REPO, buildBook, serve } from './lib/book.mjs';
 import { launch } from './lib/browsers.mjs';
@@ -38,6 +39,49 @@ function extraFiles() {
     '/pyodide/pyodide-lock.json': JSON.stringify(lock),
     [`/pyodide/${micropip}`]: micropipBytes,
     [`/wheels/${tabulate}`]: tabulateBytes,
+  };
+}
+
+/** An 8-bit RGB(A) PNG, as Chromium's screenshots are: {at(x, y) -> [r, g, b], darkest() -> [x, y]}. */
+function decodePng(buf) {
+  const w = buf.readUInt32BE(16);
+  const h = buf.readUInt32BE(20);
+  const n = buf[25] === 6 ? 4 : 3;
+  assert.ok(buf[24] === 8 && (buf[25] === 6 || buf[25] === 2) && buf[28] === 0, 'an 8-bit, non-interlaced RGB(A) PNG');
+  const idat = [];
+  for (let o = 8; o < buf.length; ) {
+    const len = buf.readUInt32BE(o);
+    if (buf.toString('latin1', o + 4, o + 8) === 'IDAT') idat.push(buf.subarray(o + 8, o + 8 + len));
+    o += 12 + len;
+  }
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const px = Buffer.alloc(w * h * n);
+  const stride = w * n;
+  for (let y = 0; y < h; y++) {
+    const f = raw[y * (stride + 1)];
+    for (let i = 0; i < stride; i++) {
+      const v = raw[y * (stride + 1) + 1 + i];
+      const a = i >= n ? px[y * stride + i - n] : 0;
+      const b = y ? px[(y - 1) * stride + i] : 0;
+      const c = i >= n && y ? px[(y - 1) * stride + i - n] : 0;
+      const p = a + b - c;
+      const pa = Math.abs(p - a);
+      const pb = Math.abs(p - b);
+      const pc = Math.abs(p - c);
+      const pred = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][f];
+      px[y * stride + i] = (v + pred) & 255;
+    }
+  }
+  const at = (x, y) => [...px.subarray((y * w + x) * n, (y * w + x) * n + 3)];
+  return {
+    at,
+    darkest() {
+      let best = [0, 0];
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        if (at(x, y).reduce((s, v) => s + v) < at(...best).reduce((s, v) => s + v)) best = [x, y];
+      }
+      return best;
+    },
   };
 }
 
@@ -102,6 +146,39 @@ describe('rich output in chromium', () => {
     const classes = await page.eval(() => [...document.querySelectorAll('main pre > code[class]')].map((c) => c.className));
     assert.ok(classes.every((c) => !/alt|Squares/.test(c)), `alt= is no CSS class: ${classes}`);
     assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  test('figures are readable on every theme: on coal, the page\'s background shows through and the lines turn light', async (t) => {
+    const page = await open('figures.html');
+    const pixels = async () => {
+      await page.raw.evaluate(() => document.querySelector('img.mdpy-figure').scrollIntoView());
+      return decodePng(await page.raw.locator('img.mdpy-figure').first().screenshot());
+    };
+    // The theme's page background (mdBook's --bg), as rgb.
+    const bg = () => page.eval(() => {
+      const d = document.body.appendChild(document.createElement('div'));
+      d.style.background = 'var(--bg)';
+      const rgb = getComputedStyle(d).backgroundColor.match(/\d+/g).slice(0, 3).map(Number);
+      d.remove();
+      return rgb;
+    });
+    const light = await pixels();
+    assert.deepEqual(light.at(2, 2), await bg(), 'light: the page\'s white');
+    // The theme picker, as a reader uses it: the figure changes with it, no reload.
+    await page.raw.click('#mdbook-theme-toggle');
+    await page.raw.click('#mdbook-theme-coal');
+    await page.waitFor(() => document.documentElement.classList.contains('coal'), null, 5000);
+    const coal = await pixels();
+    const page$bg = await bg();
+    t.diagnostic(`coal: page ${page$bg}, figure corner ${coal.at(2, 2)}`);
+    assert.deepEqual(coal.at(2, 2), page$bg, 'coal: the figure\'s background is the page\'s');
+    // The axes' black lines and labels are light on coal: the darkest pixel of the light theme
+    // (a black spine or label) turns into a light one at the same place.
+    const [x, y] = light.darkest();
+    const lum = ([r, g, b]) => (r + g + b) / 3;
+    t.diagnostic(`darkest pixel at ${x},${y}: ${light.at(x, y)} on light, ${coal.at(x, y)} on coal`);
+    assert.ok(lum(light.at(x, y)) < 80 && lum(coal.at(x, y)) > 170, 'dark lines turn light on coal');
     await page.close();
   });
 

@@ -1,12 +1,13 @@
 // Where the page happens to be cross-origin isolated (COOP + COEP headers, which GitHub Pages
 // cannot send), Stop interrupts a CPU loop through Pyodide's interrupt buffer and keeps the
 // interpreter, in every browser that has SharedArrayBuffer there (WebKitGTK has not: there
-// Python must still load, and Stop take the ordinary path).
+// Python must still load, and Stop take the ordinary path). There too, input() waits for the
+// reader's line through a shared buffer (no JSPI needed).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { buildBook, serve } from './lib/book.mjs';
 import { BROWSERS, launch } from './lib/browsers.mjs';
-import { RUNNER, page$, run } from './lib/runner-suite.mjs';
+import { RUNNER, SESSIONS, inputAnswered, page$, run } from './lib/runner-suite.mjs';
 
 for (const name of BROWSERS) describe(`runner on a cross-origin isolated page in ${name}`, () => {
   let server;
@@ -50,5 +51,23 @@ for (const name of BROWSERS) describe(`runner on a cross-origin isolated page in
     if (sab) assert.ok(again.ms < 1000, `no new interpreter to load (${again.ms} ms)`);
     assert.equal(again.state.out, 'same interpreter: fresh namespace\n');
     await page.close();
+  });
+
+  test('input() past the Input box\'s lines waits for the reader\'s line through the shared buffer', async () => {
+    const page = await browser.newPage();
+    await page.goto(server.url + 'deeper/sessions.html');
+    await page.waitFor(() => document.querySelector('.mdpy-toolbar') !== null, null, 10000);
+    if (!(await page.eval(() => typeof SharedArrayBuffer === 'function'))) return page.close();
+    await page.eval(() => localStorage.setItem('mdpy:no-jspi', '1'));
+    await page.goto(server.url + 'deeper/sessions.html');
+    await page.waitFor(() => document.querySelector('.mdpy-toolbar') !== null, null, 10000);
+    try {
+      await page.eval(page$.setInput, [SESSIONS.input, 'Grace']);
+      await inputAnswered(page);
+      assert.equal((await page.eval(() => window.MDPY_RUNNER.info())).jspi, false, 'no JSPI: the buffer it was');
+    } finally {
+      await page.eval(() => localStorage.removeItem('mdpy:no-jspi'));
+      await page.close();
+    }
   });
 });

@@ -25,7 +25,7 @@ describe('runner on the page', () => {
     if (server) await server.close();
   });
 
-  test('the JavaScript and CSS the plugin adds: one file each per book, at most 15 KB gzipped', (t) => {
+  test('the JavaScript and CSS the plugin adds: one file each per book, at most 18 KB gzipped', (t) => {
     const pages = ['runner.html', 'asyncio.html', 'deeper/sessions.html', 'print.html'];
     const assets = pages.map((p) => {
       const html = fs.readFileSync(path.join(root, p), 'utf8');
@@ -40,10 +40,13 @@ describe('runner on the page', () => {
     const total = gz(js) + gz(css);
     const fe = (f) => fs.readFileSync(path.join(REPO, 'front-end', f), 'utf8');
     const runner = gz(JSON.stringify(fe('worker.js')) + fe('runner.js')) + gz(fe('runner.css'));
-    const line = `bundle: ${kb(gz(js))} JS + ${kb(gz(css))} CSS = ${kb(total)} gzipped (limit 15 KB; `
+    const line = `bundle: ${kb(gz(js))} JS + ${kb(gz(css))} CSS = ${kb(total)} gzipped (limit 18 KB; `
       + `runner.js + worker.js + runner.css: ${kb(runner)}; raw ${kb(js.length + css.length)})`;
     t.diagnostic(line);
-    assert.ok(total <= 15 * 1024, line);
+    // 15 KB until issue 23 (the reader's side) added ~2.2 KB: input() that waits for the reader's
+    // line, Restart, Copy link, edits kept by code hash with their mark, the eye button, labels
+    // naming both Pythons, figures for dark themes.
+    assert.ok(total <= 18 * 1024, line);
   });
 
   test('print.html: every block, no duplicate ids, nothing runs, controls hidden in print', async () => {
@@ -114,6 +117,11 @@ describe('runner on the page', () => {
         const run = document.querySelector('.mdpy-run');
         const box = document.querySelector('textarea.mdpy-in');
         const ta = document.querySelector('textarea.mdpy-ta');
+        // An edited block: its mark shows.
+        ta.value += '\n# edited';
+        ta.dispatchEvent(new Event('input'));
+        const mark = document.querySelector('.mdpy-mark');
+        document.querySelector('.mdpy-reset').click();
         const hl = document.querySelector('.mdpy-hl');
         return {
           button: ratio(getComputedStyle(run).color, bg(run)),
@@ -121,6 +129,8 @@ describe('runner on the page', () => {
           code: ratio(getComputedStyle(hl).color, bg(hl)),
           label: ratio(getComputedStyle(document.querySelector('.mdpy-label')).color, bg(document.querySelector('.mdpy-label'))),
           input: ratio(getComputedStyle(box).color, bg(box)),
+          mark: (ta.value += '\n# again', ta.dispatchEvent(new Event('input')), ratio(getComputedStyle(mark).color, bg(mark))),
+          reset: (document.querySelector('.mdpy-reset').click(), localStorage.length),
         };
       }, theme);
       assert.ok(c.button >= 4.5, `${theme}: button text contrast ${c.button.toFixed(1)}`);
@@ -128,6 +138,7 @@ describe('runner on the page', () => {
       assert.ok(c.code >= 4.5, `${theme}: code text contrast ${c.code.toFixed(1)}`);
       assert.ok(c.label >= 3, `${theme}: label contrast ${c.label.toFixed(1)}`);
       assert.ok(c.input >= 4.5, `${theme}: input box contrast ${c.input.toFixed(1)}`);
+      assert.ok(c.mark >= 4.5, `${theme}: "edited" mark contrast ${c.mark.toFixed(1)}`);
     }
     await page.close();
   });
@@ -136,11 +147,18 @@ describe('runner on the page', () => {
     const page = await browser.newPage();
     await page.goto(server.url + 'deeper/sessions.html');
     await page.raw.addScriptTag({ path: path.join(REPO, 'tests/browser/node_modules/axe-core/axe.min.js') });
+    // With an edited block (its mark and the build output's label change).
+    await page.eval(() => {
+      const ta = document.querySelector('textarea.mdpy-ta');
+      ta.value += '\nedited = True';
+      ta.dispatchEvent(new Event('input'));
+    });
     const violations = await page.eval(async () => {
       const r = await window.axe.run({ include: [['.mdpy-snippet'], ['code.mdpy-code']] });
       return r.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
     });
     assert.deepEqual(violations, []);
+    await page.eval(() => document.querySelector('.mdpy-reset').click());
     await page.close();
   });
 });

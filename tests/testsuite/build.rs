@@ -16,7 +16,8 @@ fn injects_the_real_output_escaped() {
         "{html}"
     );
     assert!(!html.contains("<script>alert"), "{html}");
-    assert_eq!(t.chapter_data("a.md")["s"], serde_json::json!([{}]));
+    // A plain block's entry: only its first code line (tracebacks in the browser name it).
+    assert_eq!(t.chapter_data("a.md")["s"], serde_json::json!([{"l": 4}]));
 }
 
 #[test]
@@ -65,6 +66,27 @@ fn sessions_share_variables_in_page_order() {
     assert_eq!(data["s"][0]["session"], "s");
     assert_eq!(data["s"][2]["session"], "s");
     assert_eq!(data["file"], "src/a.md");
+    // What browser tracebacks and labels need: the first code line, the build's Python.
+    assert_eq!(data["s"][2]["l"], 10);
+    let py = data["py"].as_str().unwrap();
+    assert!(py.starts_with("3.") && py.matches('.').count() == 1, "{py}");
+}
+
+/// The page data names where the code was written, so the browser's
+/// tracebacks name the lines the build's do: an included file at its line.
+#[test]
+fn the_page_data_names_the_written_file_and_line_of_included_code() {
+    let t = BookTest::chapter(
+        "# A\n\n```python,raises=KeyError\n{{#include code/demo.py:2:3}}\n```\n\n```python\nprint(1)\n```\n",
+    );
+    std::fs::create_dir_all(t.root().join("src/code")).unwrap();
+    t.write("src/code/demo.py", "# demo\nx = 1\nraise KeyError(x)\n");
+    t.build().unwrap();
+    let data = t.chapter_data("a.md");
+    assert_eq!(data["s"][0]["f"], "src/code/demo.py");
+    assert_eq!(data["s"][0]["l"], 2);
+    assert_eq!(data["s"][1], serde_json::json!({"l": 8}));
+    assert!(t.text_blocks("a.md")[0].contains("File \"src/code/demo.py\", line 3"));
 }
 
 #[test]

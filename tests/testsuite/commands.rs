@@ -252,6 +252,62 @@ fn labels_translate_the_widgets() {
     );
 }
 
+/// A book whose pages would not load the front end: the build says so once,
+/// with the lines to write.
+#[test]
+fn a_book_without_the_front_end_lines_is_told_what_to_write() {
+    let setup = "[output.html]\nadditional-js = [\".mdbook-python/assets/mdbook-python.js\"]\nadditional-css = [\".mdbook-python/assets/mdbook-python.css\"]\n";
+    let bare = crate::harness::BOOK_TOML.replace(setup, "");
+    assert_ne!(bare, crate::harness::BOOK_TOML);
+    let t = BookTest::with(&bare, &[("a.md", "```python\nprint(1)\n```\n")]);
+    let warnings = |t: &BookTest| -> Vec<String> {
+        let (report, _) = t.run("html", mdbook_python::Mode::Build);
+        (report.diagnostics.iter())
+            .filter(|d| d.message.contains("Run buttons"))
+            .map(|d| d.to_string())
+            .collect()
+    };
+    assert_eq!(
+        warnings(&t),
+        [
+            "warning: the pages get no Run buttons: book.toml does not load mdbook-python's front end
+  --> book.toml
+   | [output.html]
+   | additional-js = [\".mdbook-python/assets/mdbook-python.js\"]
+   | additional-css = [\".mdbook-python/assets/mdbook-python.css\"]
+   = help: write these lines into book.toml, or run `mdbook-python init`, which adds them"
+        ]
+    );
+    // A warning: the book builds.
+    t.build().unwrap();
+    // Files listed from another folder than cache-dir; the author's own entries stay.
+    let moved = crate::harness::BOOK_TOML
+        .replace("jobs = 2", "jobs = 2\ncache-dir = \"build-cache\"")
+        .replace(
+            "[\".mdbook-python/assets/mdbook-python.css\"]",
+            "[\"theme/own.css\", \".mdbook-python/assets/mdbook-python.css\"]",
+        );
+    let t = BookTest::with(&moved, &[("a.md", "```python\nprint(1)\n```\n")]);
+    assert_eq!(
+        warnings(&t),
+        [
+            "warning: the pages get no Run buttons: book.toml loads `.mdbook-python/assets/mdbook-python.js` and `.mdbook-python/assets/mdbook-python.css` but the build writes its front end into `build-cache/assets`
+  --> book.toml
+   | [output.html]
+   | additional-js = [\"build-cache/assets/mdbook-python.js\"]
+   | additional-css = [\"theme/own.css\", \"build-cache/assets/mdbook-python.css\"]
+   = help: write these lines into book.toml (`mdbook-python init` adds them for the default folder)"
+        ]
+    );
+    // Set up as `init` writes it (`./` or not): nothing to say.
+    let fine = crate::harness::BOOK_TOML.replace(
+        "[\".mdbook-python/assets/mdbook-python.js\"]",
+        "[\"./.mdbook-python/assets/mdbook-python.js\"]",
+    );
+    let t = BookTest::with(&fine, &[("a.md", "```python\nprint(1)\n```\n")]);
+    assert_eq!(warnings(&t), Vec::<String>::new());
+}
+
 #[test]
 fn bless_refuses_a_file_that_changed_meanwhile() {
     let t = BookTest::chapter("```python\nprint('new')\n```\n\n```output\nold\n```\n");

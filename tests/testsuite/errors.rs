@@ -112,7 +112,7 @@ fn a_crash_is_reported_and_the_next_snippet_runs() {
 fn unknown_attributes_suggest_the_closest() {
     assert_eq!(
         first_error("# A\n\n```python,sesion=a\nprint(1)\n```\n"),
-        "error: unknown attribute `sesion=a` on a Python block\n  --> src/a.md:3\n   = help: did you mean `session`? Known attributes: norun, run, raises=, nondeterministic, session=, timeout=, min-python=, nobrowser, browser=differs, versions=differ, exercise=, check=, solution=, wrong=, hidelines=, alt="
+        "error: unknown attribute `sesion=a` on a Python block\n  --> src/a.md:3\n   = help: did you mean `session`? Known attributes: norun, run, raises=, nondeterministic, session=, timeout=, min-python=, nobrowser, browser-only, browser=differs, versions=differ, exercise=, check=, solution=, wrong=, hidelines=, alt="
     );
 }
 
@@ -247,8 +247,8 @@ fn an_unknown_label_names_its_line() {
 
 #[test]
 fn renderers_that_leave_out_one_of_the_books_renderers_fail_the_build() {
-    let toml = BOOK_TOML.replace("jobs = 2", "jobs = 2\nrenderers = [\"html\"]")
-        + "\n[output.html]\n\n[output.markdown]\n";
+    let toml =
+        BOOK_TOML.replace("jobs = 2", "jobs = 2\nrenderers = [\"html\"]") + "\n[output.markdown]\n";
     let t = BookTest::with(&toml, &[("a.md", "```python\nprint(1)\n```\n")]);
     let err = t.build().unwrap_err();
     assert!(err.contains("1 error"), "{err}");

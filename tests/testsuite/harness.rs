@@ -16,6 +16,10 @@ title = "test"
 [preprocessor.python]
 jobs = 2
 
+[output.html]
+additional-js = [".mdbook-python/assets/mdbook-python.js"]
+additional-css = [".mdbook-python/assets/mdbook-python.css"]
+
 [output.html.code.hidelines]
 python = "~"
 "#;

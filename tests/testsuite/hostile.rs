@@ -164,7 +164,8 @@ fn a_chapter_with_ten_thousand_blocks() {
     assert_eq!(texts[0].matches("\n```text\n").count(), 10_000);
     // One element for the whole chapter, listing every block.
     assert_eq!(texts[0].matches("class=\"mdpy-chapter\"").count(), 1);
-    assert_eq!(texts[0].matches("&#123;&#125;").count(), 10_000);
+    // Each a plain entry: `{"l": N}`, its first code line.
+    assert_eq!(texts[0].matches("&#123;&quot;l&quot;:").count(), 10_000);
 }
 
 #[test]

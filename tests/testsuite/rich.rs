@@ -45,6 +45,16 @@ fn display_shows_sanitized_html_and_images_in_output_order() {
     let start = page.find("<div class=\"mdpy-output").unwrap();
     let out = &page[start..];
     let out = &out[..out.find("\n").unwrap_or(out.len())];
+    // The label names the build's Python: "Output, CPython 3.11 at build".
+    let label = (out.split("<div class=\"mdpy-label\">").nth(1))
+        .and_then(|r| r.split_once("</div>"))
+        .map(|(l, _)| l)
+        .unwrap();
+    assert!(
+        label.starts_with("Output, CPython 3.") && label.ends_with(" at build"),
+        "{label}"
+    );
+    let out = out.replacen(label, "Output", 1);
     assert_eq!(
         out,
         "<div class=\"mdpy-output mdpy-rich\" data-origin=\"build\"><div class=\"mdpy-label\">Output</div>\
@@ -240,9 +250,9 @@ fn fixture_a_line_plot_is_an_embedded_svg_with_alt_text() {
     assert_eq!(
         images(&html),
         vec![
-            "class=\"mdpy-image\" alt=\"Croissants sold per month\" src=\"data:image/svg+xml;base64,PD94bWwgdmVyc2lvbj0iMS4wIiBlbm…",
-            "class=\"mdpy-image\" alt=\"Squares and cubes, 1 to 5\" src=\"data:image/svg+xml;base64,PD94bWwgdmVyc2lvbj0iMS4wIiBlbm…",
-            "class=\"mdpy-image\" alt=\"Figure 1\" src=\"data:image/svg+xml;base64,PD94bWwgdmVyc2lvbj0iMS4wIiBlbm…",
+            "class=\"mdpy-image mdpy-figure\" alt=\"Croissants sold per month\" src=\"data:image/svg+xml;base64,PD94bWwgdmVyc2lvbj0iMS4wIiBlbm…",
+            "class=\"mdpy-image mdpy-figure\" alt=\"Squares and cubes, 1 to 5\" src=\"data:image/svg+xml;base64,PD94bWwgdmVyc2lvbj0iMS4wIiBlbm…",
+            "class=\"mdpy-image mdpy-figure\" alt=\"Figure 1\" src=\"data:image/svg+xml;base64,PD94bWwgdmVyc2lvbj0iMS4wIiBlbm…",
         ]
     );
     let shown = &html[html.find("Squares and cubes").unwrap() - 700..];
@@ -343,7 +353,7 @@ fn fixture_a_module_missing_from_the_venv_is_named() {
 
 #[test]
 fn markdown_for_other_renderers_holds_no_html_and_no_links_from_snippets() {
-    let toml = crate::harness::BOOK_TOML.to_string() + "\n[output.html]\n\n[output.markdown]\n";
+    let toml = crate::harness::BOOK_TOML.to_string() + "\n[output.markdown]\n";
     let quiz = "```quiz\n[[questions]]\ntype = \"Tracing\"\nprompt.program = \"\"\"\nprint('<img src=x onerror=alert(2)> [y](javascript:alert(3))')\nraise ValueError('<img src=x onerror=alert(4)> [z](javascript:alert(5))')\n\"\"\"\n```\n";
     let chapter = "```python\nclass T:\n    def _repr_html_(self):\n        return ('<table><tr><th>k</th><th>v</th></tr><tr><td>&lt;img src=x onerror=alert(1)&gt;</td>'\n                '<td>[x](javascript:alert(1)) *em* `c` &amp;lt;b&amp;gt;</td></tr></table>')\n    def __repr__(self):\n        return 'T()'\n\ndisplay(T())\nprint('```\\n<b>fenced</b>')\n```\n\n"
         .to_string()

@@ -64,18 +64,24 @@ function checkBundle(dir, bin) {
 /**
  * Build tests/fixtures/<name> into a temp folder (cached by the inputs); returns the HTML root.
  * `bundle: false` skips the check that the binary embeds the current front-end/.
+ * `patch` maps files of the fixture (`src/runner.md`) to functions of their text: a variant of
+ * the book, as an author's next edit of it (built into a folder of its own).
  */
-export function buildBook(name = 'browser-book', { bundle = true } = {}) {
+export function buildBook(name = 'browser-book', { bundle = true, patch = {} } = {}) {
   const src = path.join(REPO, 'tests/fixtures', name);
   const bin = preprocessor();
   const h = crypto.createHash('sha256').update(bin).update(String(fs.statSync(bin).mtimeMs));
   hashTree(h, src);
-  const dir = path.join(os.tmpdir(), `mdpy-${name}-${h.digest('hex').slice(0, 16)}`);
+  const patched = Object.entries(patch).map(([f, fn]) => [f, fn(fs.readFileSync(path.join(src, f), 'utf8'))]);
+  for (const [f, text] of patched) h.update(f).update(text);
+  const variant = patched.length ? 'variant-' : '';
+  const dir = path.join(os.tmpdir(), `mdpy-${name}-${variant}${h.digest('hex').slice(0, 16)}`);
   const out = path.join(dir, 'book');
   const check = () => bundle && checkBundle(dir, bin);
   if (fs.existsSync(path.join(out, 'index.html'))) return check(), out;
   fs.rmSync(dir, { recursive: true, force: true });
   fs.cpSync(src, dir, { recursive: true, filter: (p) => !LOCAL.has(path.basename(p)) || p === src });
+  for (const [f, text] of patched) fs.writeFileSync(path.join(dir, f), text);
   // A fixture's virtual environment is used where it is (book.toml says `python = ".venv/bin/python"`).
   if (fs.existsSync(path.join(src, '.venv'))) fs.symlinkSync(path.join(src, '.venv'), path.join(dir, '.venv'));
   try {
@@ -89,7 +95,8 @@ export function buildBook(name = 'browser-book', { bundle = true } = {}) {
   }
   check();
   for (const old of fs.readdirSync(os.tmpdir())) {
-    if (old.startsWith(`mdpy-${name}-`) && path.join(os.tmpdir(), old) !== dir) {
+    if (old.startsWith(`mdpy-${name}-${variant}`) && (variant || !old.startsWith(`mdpy-${name}-variant-`))
+      && path.join(os.tmpdir(), old) !== dir) {
       fs.rmSync(path.join(os.tmpdir(), old), { recursive: true, force: true }); // earlier builds
     }
   }
@@ -107,6 +114,7 @@ const TYPES = {
  * Serve `root` at / and Pyodide at /pyodide/ on 127.0.0.1 (random port).
  * `requests` records every path asked for, in order; `headers` are added to every answer;
  * `files` maps more paths (`/pyodide/x.whl`) to their contents, served before anything else.
+ * `use(root)` serves another book from then on, at the same origin (same localStorage).
  */
 export function serve(root, { headers = {}, files = {} } = {}) {
   const requests = [];
@@ -141,6 +149,7 @@ export function serve(root, { headers = {}, files = {} } = {}) {
       resolve({
         url,
         requests,
+        use: (r) => { root = r; },
         close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
       });
     });

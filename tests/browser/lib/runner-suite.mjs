@@ -59,6 +59,37 @@ export async function coresBusy(after, ms) {
   return ((total - idle) / total) * os.cpus().length;
 }
 
+/** Click Run on block i, wait for input() to ask for a line, type 36 into the focused field. */
+export async function inputAsked(page, i) {
+  await page.clickIn(i, '.mdpy-run');
+  await page.waitFor((i) => !!document.querySelectorAll('div.mdpy-snippet')[i].querySelector('input.mdpy-ask'), i, 60000);
+  const field = await page.eval((i) => {
+    const f = document.activeElement;
+    f.value = '36';
+    return [f.className, f.getAttribute('aria-label'), document.querySelectorAll('div.mdpy-snippet')[i].querySelector('.mdpy-status').textContent];
+  }, i);
+  assert.deepEqual(field, ['mdpy-ask', 'A line for input(); Enter sends it', 'Waiting for your input…']);
+}
+
+/**
+ * On the sessions page, with 'Grace' in the Input box: input() asks for the age, Enter sends
+ * it and the run ends; asked again, Stop ends the wait and keeps the interpreter.
+ */
+export async function inputAnswered(page) {
+  const i = SESSIONS.input;
+  await inputAsked(page, i);
+  assert.equal((await page.eval(page$.state, i)).out, 'Name? Age? ');
+  await page.press('Enter');
+  await page.waitFor(page$.idleWithOutput, i, 10000);
+  assert.equal((await page.eval(page$.state, i)).out, 'Name? Age? 36\nGrace is 36\n');
+  await inputAsked(page, i);
+  await page.clickIn(i, '.mdpy-stop');
+  await page.waitFor((i) => !document.querySelectorAll('div.mdpy-snippet')[i].querySelector('.mdpy-run').disabled, i, 5000);
+  assert.equal((await page.eval(page$.state, i)).status, 'Stopped');
+  assert.equal(await page.eval(() => document.querySelectorAll('input.mdpy-ask').length), 0);
+  assert.equal(await page.eval(() => window.MDPY_RUNNER.loaded()), true, 'Stop while waiting keeps the interpreter');
+}
+
 /** Click Run on block i and wait for the run to end; returns {state, ms}. */
 export async function run(page, i, timeout = 60000) {
   const t0 = Date.now();
@@ -149,6 +180,10 @@ export function runnerSuite(browserName) {
       t.diagnostic(`${browserName}: Pyodide ${info.version} ready in ${info.loadMs} ms; JSPI ${info.jspi}`);
       assert.equal(state.out, page.build[RUNNER.hello]);
       assert.ok(ctx.server.requests.some((p) => p === '/pyodide/pyodide.mjs'), 'Pyodide came from the book host');
+      const labels = await page.eval(() => [...document.querySelectorAll('.mdpy-output > .mdpy-label')].map((l) => l.textContent));
+      assert.match(labels[0], /^Your run, Python 3\.\d+ in the browser$/, 'the browser output names its Python');
+      assert.equal(labels[0], `Your run, Python ${info.python} in the browser`);
+      assert.match(labels[1], /^Output, CPython 3\.\d+ at build$/, 'the build output names its Python');
       const again = await run(page, RUNNER.hello);
       t.diagnostic(`${browserName}: second Run: ${again.ms} ms`);
       assert.equal(again.state.out, page.build[RUNNER.hello]);
@@ -174,12 +209,13 @@ export function runnerSuite(browserName) {
       assert.ok(end.out.endsWith('done'));
     });
 
-    test('an exception shows its traceback with the line number the reader sees', async () => {
+    test('an exception shows the traceback the build shows: the chapter\'s file and line', async () => {
       const { state } = await run(page, RUNNER.error);
       const out = state.out;
       assert.ok(out.startsWith('dividing\nTraceback (most recent call last):\n'), out);
-      // Hidden lines 1-2 are not counted: the failing line is the 3rd line shown.
-      assert.match(out, /File "<block>", line 3, in <module>\n {4}print\(total \/ helper\(\)\)/);
+      // The chapter's line, hidden lines counted (they are in the Markdown), as at build time.
+      assert.match(out, /File "src\/runner\.md", line 32, in <module>\n {4}print\(total \/ helper\(\)\)/);
+      assert.equal(out, page.build[RUNNER.error]);
       assert.ok(!/mdpy|pyodide|webloop/.test(out), `no runner frames: ${out}`);
       const last = (s) => s.trimEnd().split('\n').pop();
       assert.equal(last(out), last(page.build[RUNNER.error]));
@@ -321,14 +357,166 @@ export function runnerSuite(browserName) {
       assert.ok(twice.state.out.startsWith('20 '), `same namespace: ${twice.state.out}`);
     });
 
-    test('input lines reach input(); running out raises EOFError', async () => {
+    test('input lines reach input(); past them the reader types the next line, or is told to', async () => {
       const { state } = await run(page, SESSIONS.input);
       assert.equal(state.out, page.build[SESSIONS.input]);
       await page.eval(page$.setInput, [SESSIONS.input, 'Grace']);
-      const short = await run(page, SESSIONS.input);
-      assert.match(short.state.out, /^Name\? Age\? Traceback/);
-      assert.match(short.state.out, /EOFError: EOF when reading a line\n$/);
+      const { jspi } = await page.eval(() => window.MDPY_RUNNER.info());
+      if (jspi) {
+        await inputAnswered(page);
+      } else {
+        const short = await run(page, SESSIONS.input);
+        assert.match(short.state.out, /^Name\? Age\? Traceback/);
+        assert.match(short.state.out, /EOFError: EOF when reading a line\n$/);
+        assert.equal(short.state.status, 'input() needs more lines: type them in the Input box, one per line, and Run again');
+      }
       await page.close();
+    });
+
+    test('Copy link: the page\'s address with the edited code reopens it in its block, from no storage', async () => {
+      page = await ctx.open('runner.html');
+      const i = RUNNER.edit;
+      const code = 'print("shared", "é ✓", 6 * 7)';
+      await page.eval(page$.setCode, [i, code]);
+      await page.clickIn(i, '.mdpy-share');
+      await page.waitFor((i) => /Link|link/.test(document.querySelectorAll('div.mdpy-snippet')[i].querySelector('.mdpy-status').textContent), i, 5000);
+      const link = await page.eval(() => location.href);
+      assert.match(link, /#mdpy:[\w.]+:[\w-]+$/, 'the code is in the fragment');
+      await page.clickIn(i, '.mdpy-reset');
+      assert.equal(await page.eval(() => Object.keys(localStorage).filter((k) => k.startsWith('mdpy:edit:')).length), 0);
+      await page.close();
+      page = await ctx.browser.newPage();
+      await page.goto(link);
+      await page.waitFor(() => document.querySelector('.mdpy-toolbar') !== null, null, 10000);
+      const st = await page.eval(page$.state, i);
+      assert.equal(st.code, code, 'the link brought the code');
+      assert.equal((await run(page, i)).state.out, 'shared é ✓ 42\n');
+      await page.clickIn(i, '.mdpy-reset');
+      await page.close();
+    });
+
+    test('a browser-only block: Run, no build output, a note saying why; it runs in the browser', async () => {
+      page = await ctx.open('end.html');
+      const ui = await page.eval(() => {
+        const s = document.querySelector('div.mdpy-snippet');
+        return { run: !!s.querySelector('.mdpy-run'), outputs: s.querySelectorAll('.mdpy-output').length, note: s.querySelector('.mdpy-note').textContent };
+      });
+      assert.deepEqual([ui.run, ui.outputs], [true, 0], 'Run, and no build output');
+      assert.match(ui.note, /^Runs in your browser only \(Python 3\.\d+\): press Run to see its output; the book's build did not run it\.$/);
+      const { state } = await run(page, 0);
+      assert.equal(state.out, 'running on emscripten\n');
+      await page.clickIn(0, '.mdpy-reset');
+      assert.equal(await page.eval(() => document.querySelectorAll('.mdpy-output').length), 0, 'Reset: no output again');
+      await page.close();
+    });
+
+    test('Restart (session blocks only) gives the session a fresh namespace; Reset keeps it', async () => {
+      page = await ctx.open('deeper/sessions.html');
+      const restarts = await page.eval(() => [...document.querySelectorAll('div.mdpy-snippet')].map((s) => !!s.querySelector('.mdpy-restart')));
+      assert.deepEqual(restarts, [true, true, false], 'a Restart button on session blocks only');
+      await run(page, SESSIONS.second);
+      const twice = await run(page, SESSIONS.second);
+      assert.ok(twice.state.out.startsWith('20 '), `same namespace: ${twice.state.out}`);
+      await page.clickIn(SESSIONS.second, '.mdpy-reset');
+      const kept = await run(page, SESSIONS.second);
+      assert.ok(kept.state.out.startsWith('25 '), `Reset restores code only, not the state: ${kept.state.out}`);
+      await page.clickIn(SESSIONS.second, '.mdpy-restart');
+      const fresh = await run(page, SESSIONS.second);
+      assert.equal(fresh.state.out, page.build[SESSIONS.second], 'after Restart the earlier block ran again first');
+      await page.close();
+    });
+
+    test('mdBook\'s eye button shows and hides the hidden lines in the editor; code scrolls, never wraps', async () => {
+      page = await ctx.open('runner.html');
+      const i = RUNNER.error;
+      const eye = (i) => {
+        const pre = document.querySelectorAll('div.mdpy-snippet')[i].previousElementSibling;
+        const b = pre.querySelector('.buttons > button:not(.clip-button)');
+        b.click();
+        return pre.querySelector('textarea').value;
+      };
+      const shown = await page.eval(eye, i);
+      assert.equal(shown, 'def helper():\n    return 0\ntotal = 10\nprint("dividing")\nprint(total / helper())');
+      await page.eval(page$.setCode, [i, shown.replace('total = 10', 'total = 12')]);
+      const hidden = await page.eval(eye, i);
+      assert.equal(hidden, 'total = 12\nprint("dividing")\nprint(total / helper())', 'hidden again, the edit kept');
+      const { state } = await run(page, i);
+      assert.match(state.out, /line 32, in <module>/, 'the hidden lines ran');
+      await page.clickIn(i, '.mdpy-reset');
+      const measure = (i) => {
+        const code = document.querySelectorAll('div.mdpy-snippet')[i].previousElementSibling.querySelector('code');
+        const ta = code.querySelector('textarea');
+        const hl = code.querySelector('.mdpy-hl');
+        return { scroll: code.scrollWidth - code.clientWidth, ta: ta.getBoundingClientRect().toJSON(), hl: hl.getBoundingClientRect().toJSON() };
+      };
+      await page.eval(page$.setCode, [RUNNER.hello, 'print(1)']);
+      const short = await page.eval(measure, RUNNER.hello);
+      await page.eval(page$.setCode, [RUNNER.hello, 'print("' + 'x'.repeat(300) + '")']);
+      const box = await page.eval(measure, RUNNER.hello);
+      assert.ok(box.scroll > 100, `the long line scrolls sideways (${box.scroll} px)`);
+      assert.equal(box.hl.height, short.hl.height, 'one line, not wrapped');
+      assert.equal(Math.round(box.ta.width), Math.round(box.hl.width), 'the editor lies over the text');
+      assert.equal(Math.round(box.ta.height), Math.round(box.hl.height));
+      // At the top: WebKit's WebDriver scrolls a button to the top edge, under mdBook's menu bar.
+      await page.eval(() => window.scrollTo(0, 0));
+      await page.clickIn(RUNNER.hello, '.mdpy-reset');
+      await page.close();
+    });
+
+    test('an edit is kept by its code: it survives a block inserted above, shows a mark, and goes with Reset', async () => {
+      page = await ctx.open('runner.html');
+      const edit = RUNNER.edit;
+      const mark = (i) => {
+        const s = document.querySelectorAll('div.mdpy-snippet')[i];
+        const m = s.querySelector('.mdpy-mark');
+        return {
+          mark: getComputedStyle(m).display !== 'none' && m.getBoundingClientRect().width > 0,
+          text: m.textContent,
+          label: s.querySelector('.mdpy-output[data-origin="build"] > .mdpy-label').textContent,
+          code: s.previousElementSibling.querySelector('textarea').value,
+        };
+      };
+      let m = await page.eval(mark, edit);
+      assert.equal(m.mark, false, 'no mark before an edit');
+      await page.eval(page$.setCode, [edit, 'print("mine")']);
+      m = await page.eval(mark, edit);
+      assert.equal(m.mark, true, 'an edited block shows its mark');
+      assert.equal(m.text, 'edited');
+      assert.match(m.label, /^Output of the original code, CPython 3\.\d+ at build$/);
+      // The author inserts a block above it; the reader reloads.
+      const inserted = buildBook('browser-book', {
+        patch: { 'src/runner.md': (t) => t.replace('A plain block:', '```python\nprint("new")\n```\n\nA plain block:') },
+      });
+      ctx.server.use(inserted);
+      try {
+        // A new URL: the server lets browsers cache pages for 10 minutes.
+        await page.goto(page.url() + '?v=1');
+        await page.waitFor(() => document.querySelector('.mdpy-toolbar') !== null, null, 10000);
+        assert.equal((await page.eval(page$.state, 0)).code, 'print("new")', 'the new block, unedited');
+        m = await page.eval(mark, edit + 1);
+        assert.equal(m.code, 'print("mine")', 'the edit moved with its block');
+        assert.equal(m.mark, true);
+        assert.equal((await page.eval(mark, 0)).mark, false, 'the new block is not marked');
+        await page.clickIn(edit + 1, '.mdpy-reset');
+        m = await page.eval(mark, edit + 1);
+        assert.deepEqual([m.code, m.mark], ['print(6 * 7)', false], 'Reset restores the code and clears the mark');
+        assert.match(m.label, /^Output, CPython 3\.\d+ at build$/);
+        assert.equal(await page.eval(() => Object.keys(localStorage).filter((k) => k.startsWith('mdpy:edit:')).length), 0);
+        // An edit of code the author then changed is dropped.
+        await page.eval(page$.setCode, [edit + 1, 'print("mine")']);
+        const changed = buildBook('browser-book', {
+          patch: { 'src/runner.md': (t) => t.replace('print(6 * 7)', 'print(6 * 8)') },
+        });
+        ctx.server.use(changed);
+        await page.goto(page.url().replace('?v=1', '?v=2'));
+        await page.waitFor(() => document.querySelector('.mdpy-toolbar') !== null, null, 10000);
+        m = await page.eval(mark, edit);
+        assert.deepEqual([m.code, m.mark], ['print(6 * 8)', false], 'the new original, no edit');
+        assert.equal(await page.eval(() => Object.keys(localStorage).filter((k) => k.startsWith('mdpy:edit:')).length), 0, 'the old edit is gone');
+      } finally {
+        ctx.server.use(ctx.root);
+        await page.close();
+      }
     });
 
     asyncioTests(ctx, { jspi: { chromium: true, webkit: false }[browserName] });
