@@ -99,6 +99,12 @@
     if (W.cur) W.cur.resolve({ status: 'stopped' });
   }
 
+  // ansi-to-html's palette, so a Run colours output as the build did.
+  const ANSI = {
+    black: '#000', red: '#a00', green: '#0a0', yellow: '#a60', blue: '#00a', magenta: '#a0a', cyan: '#0aa', white: '#aaa',
+    'bright-black': '#555', 'bright-red': '#f55', 'bright-green': '#5f5', 'bright-yellow': '#ff5',
+    'bright-blue': '#55f', 'bright-magenta': '#f5f', 'bright-cyan': '#5ff', 'bright-white': '#fff',
+  };
   const blocks = [];
   let chain = Promise.resolve();
 
@@ -263,6 +269,7 @@
     }
 
     begin() {
+      this.sgr = null;
       const o = el('div', 'mdpy-output');
       o.dataset.origin = 'browser';
       o.setAttribute('aria-live', 'polite');
@@ -276,7 +283,28 @@
 
     write(text) {
       if (!this.outCode) this.outCode = this.out.appendChild(el('pre')).appendChild(el('code', 'nohighlight'));
-      this.outCode.insertAdjacentText('beforeend', text);
+      // Terminal colours (SGR sequences) as coloured text, as the build shows them.
+      let at = 0;
+      const sgr = (this.sgr = this.sgr || {});
+      const put = (t) => {
+        if (!t) return;
+        if (!sgr.fg && !sgr.bold) return this.outCode.insertAdjacentText('beforeend', t);
+        const e = this.outCode.appendChild(el(sgr.bold ? 'b' : 'span', '', t));
+        if (sgr.fg) e.style.color = 'var(--' + sgr.fg + ',' + ANSI[sgr.fg] + ')';
+      };
+      text.replace(/\x1b\[([\d;]*)m/g, (m, codes, i) => {
+        put(text.slice(at, i));
+        at = i + m.length;
+        for (const c of (codes || '0').split(';').map(Number)) {
+          if (c === 0) sgr.fg = sgr.bold = null;
+          else if (c === 1) sgr.bold = true;
+          else if (c === 22) sgr.bold = null;
+          else if (c === 39) sgr.fg = null;
+          else if ((c >= 30 && c < 38) || (c >= 90 && c < 98)) sgr.fg = Object.keys(ANSI)[(c % 10) + (c >= 90 ? 8 : 0)];
+        }
+        return m;
+      });
+      put(text.slice(at));
     }
 
     // A figure or display(): images as <img> with a data: URL, HTML through clean(), Markdown as text.
