@@ -342,14 +342,14 @@ fn blocks_that_do_not_run_get_no_run_button_and_no_note() {
     t.build().unwrap();
     assert_eq!(
         t.chapter_data("a.md")["s"],
-        serde_json::json!([{"browser": false, "o": 0}, {}])
+        serde_json::json!([{"browser": false, "o": 0, "l": 4}, {"l": 8}])
     );
     assert!(!t.main_html("a.md").contains("Runs at build time only"));
     let t = BookTest::chapter("# A\n\n```python,norun\nimport subprocess\n```\n");
     t.build().unwrap();
     assert_eq!(
         t.chapter_data("a.md")["s"],
-        serde_json::json!([{"browser": false, "o": 0}])
+        serde_json::json!([{"browser": false, "o": 0, "l": 4}])
     );
     assert!(!t.main_html("a.md").contains("Runs at build time only"));
 }
