@@ -237,7 +237,7 @@ _encode = json.JSONEncoder(ensure_ascii=False).encode
 _write, _read, _getpid, _sigmask = os.write, os.read, os.getpid, signal.pthread_sigmask
 
 
-def _tell(obj):
+def _tell(obj, ack=True):
     """Report to the template and wait for its acknowledgement, so that the
     output written before this report is placed before it, and nothing
     written after it (the template reads output and reports from two
@@ -250,7 +250,8 @@ def _tell(obj):
         view = memoryview(data)
         while view:
             view = view[_write(_ctl["fd"], view):]
-        _read(_ctl["ack"], 1)
+        if ack:
+            _read(_ctl["ack"], 1)
     except OSError:
         pass
     finally:
@@ -651,7 +652,8 @@ def _program(ns, p, last):
     if os.getpid() != _ctl["pid"]:
         os._exit(1 if reply["exception"] else 0)  # a forked child ends as a script's would
     reply["prints"] = prints
-    _tell(reply)
+    # The job's last report needs no answer: the process ends right after.
+    _tell(reply, ack=not last)
 
 
 def _on_alarm(signum, frame):
@@ -688,7 +690,8 @@ def _child(req, job_dir, out_w, ctl_w, ack_r):
         signal.signal(_LIMIT_SIGNAL, _on_limit)
         if hasattr(signal, "SIGXFSZ"):
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        gc.unfreeze()
+        # The template's objects stay frozen: the collector never walks
+        # them, so the child does not copy the template's pages to do so.
         # As `python3 chapter.md` would: argv names the chapter, and so does
         # __file__; a console session has the REPL's [''] and no __file__.
         script = req["programs"][0]["file"]
