@@ -299,15 +299,7 @@ fn compare(
 }
 
 fn diff_with(x: &str, y: &str, (a, b): &(String, String)) -> String {
-    let x = format!("{x}\n");
-    let y = format!("{y}\n");
-    similar::TextDiff::from_lines(&x, &y)
-        .unified_diff()
-        .context_radius(3)
-        .header(a, b)
-        .to_string()
-        .trim_end()
-        .to_string()
+    crate::parity::diff(x, y, (a, b))
 }
 
 /// Resolve the matrix's runtimes: each is a version, a command or a path.

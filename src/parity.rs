@@ -233,7 +233,9 @@ pub fn strip_stacks(text: &str) -> String {
     out
 }
 
-fn diff(build: &str, browser: &str, (a, b): (&str, &str)) -> String {
+/// A unified diff of two outputs under the given headers (parity and
+/// the runtime matrix both compare two runs of a block).
+pub(crate) fn diff(build: &str, browser: &str, (a, b): (&str, &str)) -> String {
     let x = format!("{build}\n");
     let y = format!("{browser}\n");
     similar::TextDiff::from_lines(&x, &y)
