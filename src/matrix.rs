@@ -74,8 +74,6 @@ pub fn run(
 ) -> Found {
     let mut found = Found::default();
     let mut failed_blocks: std::collections::HashSet<ProgramId> = Default::default();
-    // (chapter, snippet) -> [(version, shown output)] in matrix order.
-    let mut outputs: HashMap<(usize, usize), Vec<(String, String)>> = HashMap::new();
     let p_version = primary_python.short_version();
     for rt in runtimes {
         let v = (rt.interpreter.version.0, rt.interpreter.version.1);
@@ -118,10 +116,19 @@ pub fn run(
                             Compared::Same => row.same += 1,
                             Compared::Marked => {
                                 row.marked += 1;
-                                outputs.entry(key).or_default().push((
-                                    version.clone(),
-                                    with_note(&theirs.output, theirs.truncated, limit),
-                                ));
+                                // Each distinct output with the versions that
+                                // print it, the primary's first.
+                                let variants = found.variants.entry(key).or_insert_with(|| {
+                                    vec![(
+                                        vec![p_version.clone()],
+                                        with_note(&ours.output, ours.truncated, limit),
+                                    )]
+                                });
+                                let output = with_note(&theirs.output, theirs.truncated, limit);
+                                match variants.iter_mut().find(|(_, o)| *o == output) {
+                                    Some((versions, _)) => versions.push(version.clone()),
+                                    None => variants.push((vec![version.clone()], output)),
+                                }
                             }
                             Compared::Fails(d) => {
                                 row.failing += 1;
@@ -189,28 +196,8 @@ pub fn run(
         }
         found.rows.push(row);
     }
-    // The page shows each distinct output with the versions that print it.
-    for (key, theirs) in outputs {
-        let Some(ours) = primary
-            .iter()
-            .zip(jobs)
-            .flat_map(|(outs, job)| outs.iter().zip(&job.programs))
-            .find(|(_, p)| p.id.origin == Origin::Snippet && (p.id.chapter, p.id.item) == key)
-            .map(|(o, _)| with_note(&o.output, o.truncated, limit))
-        else {
-            continue;
-        };
-        let mut variants: Variants = vec![(vec![p_version.clone()], ours)];
-        for (version, output) in theirs {
-            match variants.iter_mut().find(|(_, o)| *o == output) {
-                Some((versions, _)) => versions.push(version),
-                None => variants.push((vec![version], output)),
-            }
-        }
-        if variants.len() > 1 {
-            found.variants.insert(key, variants);
-        }
-    }
+    // A block marked different that printed the same everywhere shows one output.
+    found.variants.retain(|_, v| v.len() > 1);
     found.failed = failed_blocks.len();
     found
 }
