@@ -340,6 +340,28 @@ pub struct Program {
     pub inline: bool,
 }
 
+#[cfg(test)]
+impl Program {
+    /// A lone snippet's program at `file`:`line`, for tests.
+    pub(crate) fn sample(file: &str, line: usize, code: &str) -> Self {
+        Program {
+            id: ProgramId {
+                chapter: 0,
+                item: 0,
+                origin: Origin::Snippet,
+            },
+            mode: Mode::Exec,
+            code: code.into(),
+            file: file.into(),
+            line,
+            stdin: None,
+            timeout: 10.0,
+            limit: 1000,
+            inline: false,
+        }
+    }
+}
+
 /// Programs run in order in one namespace, on one worker.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {

@@ -365,25 +365,11 @@ fn remove(path: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Origin, Program, ProgramId};
+    use crate::plan::Program;
 
     fn job(code: &str) -> Job {
         Job {
-            programs: vec![Program {
-                id: ProgramId {
-                    chapter: 0,
-                    item: 0,
-                    origin: Origin::Snippet,
-                },
-                mode: Mode::Exec,
-                code: code.into(),
-                file: "book/a.md".into(),
-                line: 3,
-                stdin: None,
-                timeout: 10.0,
-                limit: 100,
-                inline: false,
-            }],
+            programs: vec![Program::sample("book/a.md", 3, code)],
         }
     }
 

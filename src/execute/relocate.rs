@@ -103,24 +103,9 @@ pub(crate) fn without_line_numbers(text: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Mode, Origin, ProgramId};
 
     fn program(line: usize, code: &str) -> Program {
-        Program {
-            id: ProgramId {
-                chapter: 0,
-                item: 0,
-                origin: Origin::Snippet,
-            },
-            mode: Mode::Exec,
-            code: code.into(),
-            file: "src/a.md".into(),
-            line,
-            stdin: None,
-            timeout: 10.0,
-            limit: 1000,
-            inline: false,
-        }
+        Program::sample("src/a.md", line, code)
     }
 
     #[test]
