@@ -172,13 +172,7 @@ fn check_reports_and_exits_1() {
 fn bless_rewrites_only_the_mismatching_bodies() {
     let chapter = "# A\r\n\r\n> ```python\r\n> print('new')\r\n> print('two')\r\n> ```\r\n>\r\n> ```output\r\n> old\r\n> ```\r\n\r\n```pycon\r\n>>> 1 + 1\r\n3\r\n```\r\n\r\n```python,nondeterministic\r\nprint(1)\r\n```\r\n\r\n```output\r\nsample\r\n```\r\n";
     let t = BookTest::chapter(chapter);
-    let out = Command::new(bin())
-        .arg("bless")
-        .arg(t.root())
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let err = crate::harness::cli_ok("bless", t.root());
     assert!(
         err.ends_with("mdbook-python: blessed 2 blocks in 1 file\n"),
         "{err}"

@@ -187,10 +187,11 @@ pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Run `mdbook-python <command> <dir>` with `env`: its exit code and stderr.
+/// Run `mdbook-python <command> <dir>` with `env` (`command` may carry
+/// options: `check --runtime 3.11`): its exit code and stderr.
 pub fn cli(command: &str, dir: &Path, env: &[(&str, &str)]) -> (i32, String) {
     let out = std::process::Command::new(bin())
-        .arg(command)
+        .args(command.split_whitespace())
         .arg(dir)
         .envs(env.iter().copied())
         .output()

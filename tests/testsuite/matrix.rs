@@ -124,13 +124,7 @@ fn check_ends_with_the_matrix_table_and_runtime_runs_one_alone() {
         table[0].ends_with("2    1                1                 0"),
         "{err}"
     );
-    let out = std::process::Command::new(crate::harness::bin())
-        .args(["check", "--runtime", "3.11"])
-        .arg(t.root())
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let err = crate::harness::cli_ok("check --runtime 3.11", t.root());
     // Already run as part of the matrix: from the cache, per runtime.
     assert!(
         err.contains("2 snippets, 0 run, 2 cached, 0 failed"),
