@@ -213,14 +213,7 @@ impl ProgramReply {
             })
         } else if let Some(crash) = &self.crashed {
             Some(Failure::Crashed {
-                status: match (crash.exit, crash.signal) {
-                    (_, Some(sig)) => format!(
-                        "the interpreter was killed by signal {sig}{}",
-                        signal_name(sig)
-                    ),
-                    (Some(code), _) => format!("the interpreter exited with status {code}"),
-                    _ => "the interpreter ended".into(),
-                },
+                status: how_it_ended(crash.exit, crash.signal),
                 stderr: last_lines(&self.output, 12),
             })
         } else {
@@ -657,12 +650,18 @@ fn sweep_leftovers() {
 
 fn describe(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("the interpreter exited with status {code}"),
-        (None, Some(sig)) => format!(
+    how_it_ended(status.code(), status.signal())
+}
+
+/// How an interpreter (a template, or a job's child) ended: its exit
+/// status or the signal that killed it.
+fn how_it_ended(exit: Option<i32>, signal: Option<i32>) -> String {
+    match (exit, signal) {
+        (_, Some(sig)) => format!(
             "the interpreter was killed by signal {sig}{}",
             signal_name(sig)
         ),
+        (Some(code), _) => format!("the interpreter exited with status {code}"),
         _ => "the interpreter ended".into(),
     }
 }
