@@ -8,7 +8,9 @@
 //! its permissions and symbolic links), and only if it still holds what was
 //! read (an editor saving meanwhile wins; bless says so and stops).
 
+use crate::config::OnMismatch;
 use crate::diagnostics::Diagnostic;
+use crate::pipeline::{self, Browser, Request};
 use crate::plan::ChapterPlan;
 use crate::render::Edit;
 use crate::scan::{Lines, Scanned};
@@ -275,6 +277,57 @@ fn links_run_first(config: &mdbook_preprocessor::config::Config) -> bool {
     on && !before.iter().any(|b| b == "links")
 }
 
+/// The pipeline for bless (mismatches are warnings: they are what it
+/// fixes, and the report keeps only errors of theirs), and the rewrites that
+/// settle verify's verdicts, chapter by chapter.
+pub fn rewrites(
+    ctx: &mdbook_preprocessor::PreprocessorContext,
+    book: &mdbook_preprocessor::book::Book,
+    options: &Options,
+) -> (crate::Report, Vec<Rewrite>) {
+    let request = Request {
+        recall_chapters: false,
+        browser: Browser::Off,
+        on_mismatch: Some(OnMismatch::Warn),
+    };
+    let mut run = pipeline::run(ctx, book, options, request);
+    let settled: Vec<&Diagnostic> = (run.chapters.iter())
+        .flat_map(|c| c.verdicts.iter().flatten())
+        .flat_map(|v| v.diagnostics.iter().filter(|d| !d.is_error()))
+        .collect();
+    let keep: Vec<bool> = (run.report.diagnostics.iter())
+        .map(|d| !settled.contains(&d))
+        .collect();
+    let mut keep = keep.into_iter();
+    run.report
+        .diagnostics
+        .retain(|_| keep.next().unwrap_or(true));
+    let mut rewrites = Vec::new();
+    for ch in &run.chapters {
+        let Some(p) = &ch.plan else { continue };
+        let examples: Vec<Vec<crate::execute::Example>> = (p.snippets.iter())
+            .map(|s| {
+                (ch.outcomes.get(s.index).and_then(Option::as_ref))
+                    .map(|o| o.examples.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let (blocks, mut notes) =
+            edits(&ch.file, &ch.text, ch.scanned(), p, &ch.verdicts, &examples);
+        run.report.diagnostics.append(&mut notes);
+        if !blocks.is_empty() {
+            rewrites.push(Rewrite {
+                path: std::path::PathBuf::from(&ch.source),
+                raw: ch.text.clone(),
+                old: ch.text.clone(),
+                blocks,
+            });
+        }
+    }
+    run.finish();
+    (run.report, rewrites)
+}
+
 /// `mdbook-python bless [DIR]`.
 pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
     let md = match crate::cli::load(dir) {
@@ -312,20 +365,20 @@ pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
         dir.to_path_buf()
     };
     let options = Options {
-        mode: Mode::Bless,
+        mode: Mode::Check,
         no_cache,
         display_root: display,
         progress: true,
         ..Options::default()
     };
-    let mut report = crate::run_book(&ctx, &mut book, &options);
+    let (mut report, mut rewrites) = rewrites(&ctx, &book, &options);
     let src = md.root.join(&md.config.book.src);
-    for rw in &mut report.rewrites {
+    for rw in &mut rewrites {
         if let Some(text) = raw.get(&rw.path) {
             rw.raw = text.clone();
         }
     }
-    let (written, blocks, mut problems) = write(&src, std::mem::take(&mut report.rewrites));
+    let (written, blocks, mut problems) = write(&src, rewrites);
     report.diagnostics.append(&mut problems);
     print_report(&report);
     eprintln!(

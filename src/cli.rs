@@ -289,7 +289,7 @@ fn preprocess() -> ExitCode {
     };
     let answer = {
         let options = Options::default();
-        let report = crate::run_book(&ctx, &mut book, &options);
+        let report = crate::commands::build(&ctx, &mut book, &options);
         print_report(&report);
         if report.errors() > 0 {
             return fail(crate::failure_line(&report, options.mode));

@@ -11,7 +11,7 @@
 use crate::diagnostics::Diagnostic;
 use crate::execute::{self, Interpreter, Outcome};
 use crate::parity::comparable;
-use crate::plan::{Job, Origin, ProgramId, Skip, Snippet};
+use crate::plan::{Job, Origin, ProgramId, Skip, Snippet, SnippetId};
 use crate::verify::{diff, output_matches, with_note};
 use std::collections::HashMap;
 use std::path::Path;
@@ -42,8 +42,8 @@ pub struct Row {
 #[derive(Debug, Default)]
 pub struct Found {
     pub diagnostics: Vec<Diagnostic>,
-    /// By (chapter, snippet index): the outputs to show.
-    pub variants: HashMap<(usize, usize), Variants>,
+    /// By snippet: the outputs to show.
+    pub variants: HashMap<SnippetId, Variants>,
     pub rows: Vec<Row>,
     /// Blocks that failed on some runtime (for the summary's count).
     pub failed: usize,
@@ -111,7 +111,10 @@ pub fn run(
                             continue;
                         };
                         let verdict = compare(s, ours, theirs, v, limit, &headers);
-                        let key = (program.id.chapter, program.id.item);
+                        let key = SnippetId {
+                            chapter: program.id.chapter,
+                            index: program.id.item,
+                        };
                         match verdict {
                             Compared::Same => row.same += 1,
                             Compared::Marked => {

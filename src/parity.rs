@@ -19,7 +19,7 @@ use crate::config::{Config, OnMismatch};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::execute::Outcome;
 use crate::execute::browser::{self, Status};
-use crate::plan::{ChapterPlan, Mode, Skip, Snippet};
+use crate::plan::{ChapterPlan, Mode, Skip, Snippet, SnippetId};
 use crate::verify::{ellipsis_matches, normalize, with_note};
 use std::collections::HashMap;
 use std::path::Path;
@@ -29,13 +29,17 @@ use std::time::Instant;
 /// snippet gets this many times its build timeout.
 pub const SLOWDOWN: f64 = 3.0;
 
+/// A chapter as parity reads it: its index, plan, and build outcomes by
+/// snippet index.
+pub type Chapter<'a> = (usize, &'a ChapterPlan, &'a [Option<Outcome>]);
+
 /// A browser job and, for each of its programs, the block it checks
-/// (`(chapter, snippet index)`), or `None` for a block that runs only to
+/// (`SnippetId`), or `None` for a block that runs only to
 /// keep its session faithful (one the build did not run).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
     pub job: browser::Job,
-    pub targets: Vec<Option<(usize, usize)>>,
+    pub targets: Vec<Option<SnippetId>>,
 }
 
 /// Does the page let the reader run this block? (It gets Run only with a
@@ -50,18 +54,11 @@ fn runnable(s: &Snippet) -> bool {
 /// is one job (its runnable blocks in page order, as the page replays them),
 /// every other block one of its own. Blocks the build could not run
 /// cleanly (a timeout, a crash) are not compared; the build reports them.
-pub fn plan(
-    chapters: &[(usize, &ChapterPlan)],
-    outcomes: &HashMap<(usize, usize), Outcome>,
-    src: &Path,
-    limit: usize,
-) -> Vec<Planned> {
+pub fn plan(chapters: &[Chapter], src: &Path, limit: usize) -> Vec<Planned> {
     let mut planned = Vec::new();
-    for &(c, plan) in chapters {
+    for &(c, plan, outcomes) in chapters {
         let ran_clean = |s: &Snippet| {
-            outcomes
-                .get(&(c, s.index))
-                .is_some_and(|o| o.failure.is_none())
+            (outcomes.get(s.index)).is_some_and(|o| o.as_ref().is_some_and(|o| o.failure.is_none()))
         };
         let mut sessions: Vec<(String, usize)> = Vec::new();
         let mut broken: Vec<usize> = Vec::new();
@@ -69,7 +66,10 @@ pub fn plan(
         let file = src.join(&plan.source);
         for s in plan.snippets.iter().filter(|s| runnable(s)) {
             let program = program(&file, s, limit);
-            let target = (s.skip.is_none() && ran_clean(s)).then_some((c, s.index));
+            let target = (s.skip.is_none() && ran_clean(s)).then_some(SnippetId {
+                chapter: c,
+                index: s.index,
+            });
             match &s.attrs.session {
                 Some(name) => {
                     let at = match sessions.iter().find(|(n, _)| n == name) {
@@ -259,10 +259,9 @@ pub enum Want {
 
 /// The book as the parity pass needs it.
 pub struct Book<'a> {
-    /// Chapter index and plan, for every chapter that planned cleanly.
-    pub chapters: Vec<(usize, &'a ChapterPlan)>,
-    /// Build outcomes by (chapter, snippet index).
-    pub outcomes: &'a HashMap<(usize, usize), Outcome>,
+    /// Every chapter that planned: its index, plan, and build outcomes by
+    /// snippet index.
+    pub chapters: Vec<Chapter<'a>>,
     pub config: &'a Config,
     pub root: &'a Path,
     /// The source folder relative to the root (`src`): browser runs name
@@ -280,7 +279,7 @@ pub struct Book<'a> {
 pub struct Parity {
     pub diagnostics: Vec<Diagnostic>,
     /// Blocks found to differ (marked or not): (chapter, snippet index).
-    pub differs: Vec<(usize, usize)>,
+    pub differs: Vec<SnippetId>,
     /// Unmarked differences reported as errors.
     pub failed: usize,
     /// `mdbook-python: browser (Pyodide …): …`, when anything was checked.
@@ -335,7 +334,7 @@ pub fn check(book: &Book, want: Want, on_mismatch: OnMismatch) -> Parity {
             .with_help(format!("install the same release: `npm install pyodide@{wanted_version}`")),
         );
     }
-    let planned = plan(&book.chapters, book.outcomes, book.src, config.output_limit);
+    let planned = plan(&book.chapters, book.src, config.output_limit);
     let jobs: Vec<browser::Job> = planned.iter().map(|p| p.job.clone()).collect();
     let cache = book.use_cache.then(|| browser::Cache::new(book.cache_dir));
     let run = browser::run(
@@ -368,7 +367,9 @@ pub fn check(book: &Book, want: Want, on_mismatch: OnMismatch) -> Parity {
             pyodide.version
         ),
     );
-    let plans: HashMap<usize, &ChapterPlan> = book.chapters.iter().copied().collect();
+    let chapters: HashMap<usize, (&ChapterPlan, &[Option<Outcome>])> = (book.chapters.iter())
+        .map(|&(c, p, o)| (c, (p, o)))
+        .collect();
     let severity = match on_mismatch {
         OnMismatch::Error => Severity::Error,
         OnMismatch::Warn => Severity::Warning,
@@ -376,13 +377,16 @@ pub fn check(book: &Book, want: Want, on_mismatch: OnMismatch) -> Parity {
     let (mut checked, mut marked) = (0, 0);
     for (p, outcomes) in planned.iter().zip(&run.outcomes) {
         for (target, outcome) in p.targets.iter().zip(outcomes) {
-            let (Some((c, i)), Some(b)) = (target, outcome) else {
+            let (Some(id), Some(b)) = (target, outcome) else {
                 continue;
             };
-            let (Some(plan), Some(build)) = (plans.get(c), book.outcomes.get(&(*c, *i))) else {
+            let Some(&(plan, outcomes)) = chapters.get(&id.chapter) else {
                 continue;
             };
-            let Some(s) = plan.snippets.get(*i) else {
+            let Some(build) = outcomes.get(id.index).and_then(Option::as_ref) else {
+                continue;
+            };
+            let Some(s) = plan.snippets.get(id.index) else {
                 continue;
             };
             checked += 1;
@@ -449,7 +453,7 @@ pub fn check(book: &Book, want: Want, on_mismatch: OnMismatch) -> Parity {
                     "if the browser cannot run it (it blocks, or waits on a thread), mark the block `nobrowser`; {help_differs}"
                 )),
             };
-            parity.differs.push((*c, *i));
+            parity.differs.push(*id);
             if s.attrs.browser_differs {
                 marked += 1;
                 continue;
@@ -641,11 +645,11 @@ mod tests {
             (3, 11),
         )
         .0;
-        let outcomes: HashMap<(usize, usize), Outcome> =
-            (0..5).map(|i| ((0, i), build(""))).collect();
-        let jobs = super::plan(&[(0, &plan)], &outcomes, Path::new("src"), 100);
+        let outcomes: Vec<Option<Outcome>> = (0..5).map(|_| Some(build(""))).collect();
+        let jobs = super::plan(&[(0, &plan, &outcomes)], Path::new("src"), 100);
         assert_eq!(jobs.len(), 1, "{jobs:?}");
-        assert_eq!(jobs[0].targets, vec![Some((0, 0)), Some((0, 3))]);
+        let at = |index| Some(SnippetId { chapter: 0, index });
+        assert_eq!(jobs[0].targets, vec![at(0), at(3)]);
         let p = &jobs[0].job.programs[1];
         assert_eq!(p.code, format!("{}print(x)\n", "\n".repeat(13)));
         assert_eq!(p.session.as_deref(), Some("src/a.md\na"));

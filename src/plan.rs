@@ -173,7 +173,7 @@ pub struct Snippet {
     pub line: usize,
     /// Where the code was written when that is not `line` of the chapter
     /// (code an `{{#include}}` brought in): the file and its line, as the
-    /// build's tracebacks name them (set by `run_book`).
+    /// build's tracebacks name them (set by the pipeline's plan stage).
     pub written: Option<(PathBuf, usize)>,
     /// The code as executed: hidden lines included, their prefix removed.
     pub code: String,
@@ -306,6 +306,13 @@ pub struct ChapterPlan {
 }
 
 /// Identifies a program to the later stages.
+/// A snippet of the book: its chapter and its index in that chapter's plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SnippetId {
+    pub chapter: usize,
+    pub index: usize,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProgramId {
     pub chapter: usize,

@@ -30,6 +30,10 @@ pub struct Verdict {
     /// What `bless` writes, decided here with the diagnostics so that bless
     /// fixes exactly what `check` reports.
     pub fix: Option<Fix>,
+    /// Browser parity found that Pyodide prints something else (filled from
+    /// the parity stage's findings; the block may also say
+    /// `browser=differs` itself).
+    pub browser_differs: bool,
 }
 
 /// A mismatch `bless` can settle, or must leave.

@@ -336,7 +336,7 @@ fn html_snippet(
     let needs_html = matches!(s.skip, Some(Skip::MinPython(..) | Skip::BrowserOnly))
         || verdict.is_some_and(|v| v.variants.len() > 1)
         || s.no_browser.is_some()
-        || s.attrs.browser_differs
+        || browser_differs(s, verdict)
         || (s.skip.is_none()
             && verdict.is_some_and(|v| {
                 !v.rich.is_empty()
@@ -386,7 +386,7 @@ fn html_snippet(
     if s.no_browser.is_some() || matches!(s.skip, Some(Skip::NoRun | Skip::NotMarked)) {
         put("browser", serde_json::json!(false));
     }
-    if s.attrs.browser_differs {
+    if browser_differs(s, verdict) {
         put("differs", serde_json::json!(true));
     }
     if crate::execute::cache::imports_third_party(&s.code, cx.stdlib) {
@@ -424,6 +424,12 @@ fn html_snippet(
 }
 
 /// The HTML shown under a snippet that needs more than text blocks.
+/// The block prints something else in the browser: its author says so
+/// (`browser=differs`), or browser parity found it.
+fn browser_differs(s: &Snippet, verdict: Option<&Verdict>) -> bool {
+    s.attrs.browser_differs || verdict.is_some_and(|v| v.browser_differs)
+}
+
 fn html_inner(source: &str, s: &Snippet, verdict: Option<&Verdict>, cx: &Context) -> String {
     let labels = cx.labels;
     let mut inner = String::new();
@@ -517,7 +523,7 @@ fn html_inner(source: &str, s: &Snippet, verdict: Option<&Verdict>, cx: &Context
     }
     if let Some(reason) = &s.no_browser {
         inner.push_str(&html::note(reason));
-    } else if s.attrs.browser_differs {
+    } else if browser_differs(s, verdict) {
         inner.push_str(&html::note(&format!(
             "Runs on Python {} in your browser; the output there will differ from the output above (Python {}).",
             cx.browser_python, cx.python

@@ -305,11 +305,17 @@ fn a_book_without_the_front_end_lines_is_told_what_to_write() {
 #[test]
 fn bless_refuses_a_file_that_changed_meanwhile() {
     let t = BookTest::chapter("```python\nprint('new')\n```\n\n```output\nold\n```\n");
-    let (report, _) = t.run("html", mdbook_python::Mode::Bless);
-    assert_eq!(report.rewrites.len(), 1);
+    let md = mdbook_driver::MDBook::load(t.root()).unwrap();
+    let ctx = mdbook_preprocessor::PreprocessorContext::new(
+        md.root.clone(),
+        md.config.clone(),
+        "html".into(),
+    );
+    let options = mdbook_python::Options::default();
+    let (_, rewrites) = mdbook_python::bless::rewrites(&ctx, &md.book, &options);
+    assert_eq!(rewrites.len(), 1);
     t.write("src/a.md", "edited by the author\n");
-    let (written, _, problems) =
-        mdbook_python::bless::write(&t.root().join("src"), report.rewrites);
+    let (written, _, problems) = mdbook_python::bless::write(&t.root().join("src"), rewrites);
     assert_eq!(written, 0);
     assert_eq!(
         problems[0].message,

@@ -135,7 +135,7 @@ impl BookTest {
             renderer.into(),
         );
         let mut book = md.book.clone();
-        let report = mdbook_python::run_book(
+        let report = mdbook_python::run(
             &ctx,
             &mut book,
             &Options {

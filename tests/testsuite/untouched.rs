@@ -2,7 +2,7 @@
 
 use mdbook_preprocessor::PreprocessorContext;
 use mdbook_preprocessor::book::{Book, BookItem, Chapter};
-use mdbook_python::{Mode, Options, run_book};
+use mdbook_python::{Mode, Options, run};
 use proptest::prelude::*;
 
 fn process(text: &str, renderer: &str) -> String {
@@ -15,7 +15,7 @@ fn process(text: &str, renderer: &str) -> String {
         "a.md",
         vec![],
     ))]);
-    let report = run_book(
+    let report = run(
         &ctx,
         &mut book,
         &Options {
