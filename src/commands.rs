@@ -77,7 +77,6 @@ fn render_chapters(run: &mut Run) -> HashMap<String, String> {
         target: run.target,
         python: &python,
         browser_python: render::assets::BROWSER_PYTHON,
-        output_limit: run.config.output_limit,
         labels: &run.config.labels,
         stdlib: &interpreter.stdlib,
     };

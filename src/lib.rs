@@ -28,20 +28,20 @@ pub mod cli;
 pub(crate) mod commands;
 pub mod config;
 pub mod diagnostics;
-pub mod execute;
-pub mod exercise;
+pub(crate) mod execute;
+pub(crate) mod exercise;
 pub(crate) mod includes;
-pub mod init;
-pub mod matrix;
-pub mod parity;
+pub(crate) mod init;
+pub(crate) mod matrix;
+pub(crate) mod parity;
 pub(crate) mod pipeline;
 pub mod plan;
 pub mod quiz;
-pub mod quizzes;
-pub mod render;
+pub(crate) mod quizzes;
+pub(crate) mod render;
 pub mod scan;
 pub(crate) mod serve;
-pub mod verify;
+pub(crate) mod verify;
 
 use config::Config;
 use diagnostics::Diagnostic;
@@ -339,13 +339,13 @@ fn book_key(ctx: &PreprocessorContext, input: &[u8]) -> Option<(PathBuf, PathBuf
     let cache_dir = config.cache_dir_in(&ctx.root);
     let memos = interpreter_memos(&config, &cache_dir, &ctx.root);
     let interpreter = execute::interpreter::lookup(&config.python, &ctx.root, &memos)?;
-    let key = execute::chapters::key(&[
-        b"book",
-        execute::books::exe_stamp().as_bytes(),
-        format!("{interpreter:?}").as_bytes(),
-        execute::browser::generation(&cache_dir).as_bytes(),
+    let key = execute::books::BookKey {
+        binary: &execute::books::exe_stamp(),
+        interpreter: &interpreter,
+        browser: &execute::browser::generation(&cache_dir),
         input,
-    ]);
+    }
+    .hash();
     Some((cache_dir, config.assets_dir_in(&ctx.root), key))
 }
 
@@ -514,7 +514,6 @@ pub fn rewrite_offline(text: &str, html: bool) -> String {
         },
         python: "3.11.0",
         browser_python: render::assets::BROWSER_PYTHON,
-        output_limit: config.output_limit,
         labels: &labels,
         stdlib: &[],
     };

@@ -24,7 +24,6 @@ pub struct Planned {
 /// Where a chapter is: its display path and its folder on disk.
 pub struct ChapterPlace<'a> {
     pub file: &'a Path,
-    pub source: &'a str,
     /// The chapter's folder on disk (quiz paths are relative to it).
     pub dir_on_disk: PathBuf,
     /// The chapter's folder for messages.

@@ -12,6 +12,31 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Everything mdBook's answer depends on: the book cache's key.
+pub(crate) struct BookKey<'a> {
+    /// The plugin's binary (`exe_stamp`).
+    pub binary: &'a str,
+    pub interpreter: &'a crate::execute::Interpreter,
+    /// The browser results' generation (`browser::generation`).
+    pub browser: &'a str,
+    /// mdBook's whole input: the context (config, renderer, root) and the
+    /// book.
+    pub input: &'a [u8],
+}
+
+impl BookKey<'_> {
+    pub fn hash(&self) -> String {
+        let mut h = super::keys::KeyHasher::new(concat!(
+            "mdbook-python book v2 ",
+            env!("CARGO_PKG_VERSION")
+        ));
+        h.field(self.binary.as_bytes());
+        h.field(format!("{:?}", self.interpreter).as_bytes());
+        h.field(self.browser.as_bytes()).field(self.input);
+        h.finish()
+    }
+}
+
 /// What a replay needs besides the answer itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {

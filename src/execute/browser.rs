@@ -6,6 +6,7 @@
 //! the Pyodide release, the worker and driver code and each program, so a
 //! warm check starts no Node at all.
 
+use super::keys::KeyHasher;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -212,38 +213,24 @@ pub fn generation(cache_dir: &Path) -> String {
 /// driver code, and everything of each program that can change its output.
 pub fn key(pyodide_version: &str, job: &Job) -> String {
     // The fixed part (the format, the worker and the driver) is hashed once.
-    static BASE: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
-    let field_of = |h: &mut blake3::Hasher, bytes: &[u8]| {
-        h.update(&(bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
+    static BASE: std::sync::OnceLock<KeyHasher> = std::sync::OnceLock::new();
     let mut h = BASE
         .get_or_init(|| {
-            let mut h = blake3::Hasher::new();
-            for part in [FORMAT, WORKER_JS, DRIVER] {
-                field_of(&mut h, part.as_bytes());
-            }
+            let mut h = KeyHasher::new(FORMAT);
+            h.field(WORKER_JS.as_bytes()).field(DRIVER.as_bytes());
             h
         })
         .clone();
-    let mut field = |bytes: &[u8]| field_of(&mut h, bytes);
-    field(pyodide_version.as_bytes());
+    h.field(pyodide_version.as_bytes());
     for p in &job.programs {
-        field(p.code.as_bytes());
-        field(p.filename.as_bytes());
-        match &p.stdin {
-            Some(s) => field(s.as_bytes()),
-            None => field(b"\xffnone"),
-        }
-        match &p.session {
-            Some(s) => field(s.as_bytes()),
-            None => field(b"\xffnone"),
-        }
-        field(&(p.limit as u64).to_le_bytes());
-        field(&p.timeout.to_le_bytes());
-        field(&[p.raises as u8]);
+        h.field(p.code.as_bytes()).field(p.filename.as_bytes());
+        h.optional(p.stdin.as_ref().map(|s| s.as_bytes()));
+        h.optional(p.session.as_ref().map(|s| s.as_bytes()));
+        h.field(&(p.limit as u64).to_le_bytes());
+        h.field(&p.timeout.to_le_bytes());
+        h.field(&[p.raises as u8]);
     }
-    h.finalize().to_hex().to_string()
+    h.finish()
 }
 
 /// A result worth keeping: it says something about the snippet, not about

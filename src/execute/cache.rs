@@ -131,38 +131,29 @@ pub fn key(interpreter: &Interpreter, job: &Job, figure_format: &str) -> String 
         .programs
         .iter()
         .any(|p| imports_third_party(&p.code, &interpreter.stdlib));
-    let mut h = blake3::Hasher::new();
-    let mut field = |bytes: &[u8]| {
-        h.update(&(bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
-    field(FORMAT.as_bytes());
-    field(worker_digest());
+    let mut h = super::keys::KeyHasher::new(FORMAT);
+    h.field(worker_digest());
     // The build (`sys.version`: version, build date, compiler), not the
     // install path: a key made on another machine or checkout is the same.
-    field(interpreter.full_version.as_bytes());
-    field(figure_format.as_bytes());
+    h.field(interpreter.full_version.as_bytes());
+    h.field(figure_format.as_bytes());
     if third_party {
-        field(interpreter.packages.as_bytes());
+        h.field(interpreter.packages.as_bytes());
     }
     for p in &job.programs {
-        field(match p.mode {
+        h.field(match p.mode {
             Mode::Exec => b"exec",
             Mode::Pycon => b"pycon",
         });
-        field(p.code.as_bytes());
-        field(&[p.inline as u8]);
+        h.field(p.code.as_bytes()).field(&[p.inline as u8]);
         // The file name appears in tracebacks; the line does not count
         // (`relocate` moves a cached outcome's line numbers).
-        field(p.file.as_os_str().as_encoded_bytes());
-        match &p.stdin {
-            Some(s) => field(s.as_bytes()),
-            None => field(b"\xffnone"),
-        }
-        field(&p.timeout.to_le_bytes());
-        field(&(p.limit as u64).to_le_bytes());
+        h.field(p.file.as_os_str().as_encoded_bytes());
+        h.optional(p.stdin.as_ref().map(|s| s.as_bytes()));
+        h.field(&p.timeout.to_le_bytes());
+        h.field(&(p.limit as u64).to_le_bytes());
     }
-    h.finalize().to_hex().to_string()
+    h.finish()
 }
 
 /// The top-level modules `code` imports (`import a.b, c as d` and

@@ -6,6 +6,10 @@
 //! chapters were rendered; two builds at once can only lose each other's
 //! entries, which the next build recomputes from the result cache.
 
+use super::keys::KeyHasher;
+use crate::config::Config;
+use crate::execute::Interpreter;
+use crate::render::Target;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -64,16 +68,48 @@ impl Chapters {
     }
 }
 
-/// The key of a chapter: a BLAKE3 of the given parts, each length-prefixed.
-pub fn key(parts: &[&[u8]]) -> String {
-    let mut h = blake3::Hasher::new();
-    h.update(b"mdbook-python chapter v2");
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    for p in parts {
-        h.update(&(p.len() as u64).to_le_bytes());
-        h.update(p);
+/// Part of every chapter's key: changed whenever rendering changes within
+/// one package version, so no chapter rendered the old way is reused
+/// (issue 19: visible control characters, escaped Markdown, written lines;
+/// issue 23: labels naming the build Python, block lines in the page data).
+const RENDERING: &str = "issue-23";
+
+/// Everything rendering a chapter reads: the chapter cache's key.
+pub(crate) struct ChapterKey<'a> {
+    /// The plugin's binary (its code, the worker, the front end; see
+    /// `books::exe_stamp`): a rebuilt plugin renders afresh.
+    pub binary: &'a str,
+    pub config: &'a Config,
+    pub target: Target,
+    /// The source folder as messages name it.
+    pub src: &'a Path,
+    pub interpreter: &'a Interpreter,
+    /// The browser results' generation (`browser::generation`): their
+    /// findings become notes on the page.
+    pub browser: &'a str,
+    pub source: &'a str,
+    pub text: &'a str,
+    /// The text of each quiz file the chapter includes.
+    pub quiz_files: &'a [String],
+}
+
+impl ChapterKey<'_> {
+    pub fn hash(&self) -> String {
+        let mut h = KeyHasher::new(concat!(
+            "mdbook-python chapter v3 ",
+            env!("CARGO_PKG_VERSION")
+        ));
+        h.field(RENDERING.as_bytes()).field(self.binary.as_bytes());
+        h.field(format!("{:?}\0{:?}", self.config, self.target).as_bytes());
+        h.field(self.src.as_os_str().as_encoded_bytes());
+        h.field(format!("{:?}", self.interpreter).as_bytes());
+        h.field(self.browser.as_bytes());
+        h.field(self.source.as_bytes()).field(self.text.as_bytes());
+        for q in self.quiz_files {
+            h.field(q.as_bytes());
+        }
+        h.finish()
     }
-    h.finalize().to_hex().to_string()
 }
 
 #[cfg(test)]
@@ -115,7 +151,5 @@ mod tests {
         let c = Chapters::open(dir.path());
         assert!(c.get("a").is_some() && c.get("c").is_some());
         assert!(c.get("b").is_none(), "unused entries are dropped");
-        assert_ne!(key(&[b"x"]), key(&[b"y"]));
-        assert_ne!(key(&[b"ab", b"c"]), key(&[b"a", b"bc"]));
     }
 }

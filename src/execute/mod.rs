@@ -9,6 +9,7 @@ pub mod browser;
 pub mod cache;
 pub mod chapters;
 pub mod interpreter;
+pub(crate) mod keys;
 pub mod pool;
 pub(crate) mod relocate;
 pub(crate) mod seal;

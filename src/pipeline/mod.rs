@@ -22,12 +22,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
-/// Part of every chapter-cache key: changed whenever rendering changes
-/// within one package version, so no chapter rendered the old way is reused
-/// (issue 19: visible control characters, escaped Markdown, written lines;
-/// issue 23: labels naming the build Python, block lines in the page data).
-const RENDERING: &str = "issue-23";
-
 /// Run every stage over `book` for a command's `request`.
 pub(crate) fn run<'a>(
     ctx: &'a PreprocessorContext,
@@ -196,39 +190,32 @@ impl<'a> Run<'a> {
             return;
         };
         let cc = execute::chapters::Chapters::open(&self.cache_dir);
-        let config_text = format!(
-            "{:?}\0{:?}\0{}",
-            self.config,
-            self.target,
-            self.src.display()
-        );
-        let interp_text = format!("{interpreter:?}");
-        let parity_stamp = execute::browser::generation(&self.cache_dir);
-        // A rebuilt plugin (its code, the worker, the front end) renders afresh.
-        let exe_stamp = execute::books::exe_stamp();
+        let browser = execute::browser::generation(&self.cache_dir);
+        let binary = execute::books::exe_stamp();
         let book_src = self.ctx.root.join(&self.ctx.config.book.src);
         for ch in self.chapters.iter_mut() {
             let dir = book_src.join(Path::new(&ch.source).parent().unwrap_or(Path::new("")));
-            let mut quiz_files: Vec<u8> = Vec::new();
+            let mut quiz_files = Vec::new();
             if scan::may_have_quiz(&ch.text) {
                 for d in &ch.scan().quizzes {
                     let path = dir.join(&d.path);
-                    let text = execute::fs::read_text(&path).unwrap_or_default();
-                    quiz_files.extend_from_slice(text.as_bytes());
+                    quiz_files.push(execute::fs::read_text(&path).unwrap_or_default());
                     let hash = execute::books::file_hash(&path);
                     self.report.inputs.push((path, hash));
                 }
             }
-            let key = execute::chapters::key(&[
-                RENDERING.as_bytes(),
-                exe_stamp.as_bytes(),
-                config_text.as_bytes(),
-                interp_text.as_bytes(),
-                parity_stamp.as_bytes(),
-                ch.source.as_bytes(),
-                ch.text.as_bytes(),
-                &quiz_files,
-            ]);
+            let key = execute::chapters::ChapterKey {
+                binary: &binary,
+                config: &self.config,
+                target: self.target,
+                src: &self.src,
+                interpreter,
+                browser: &browser,
+                source: &ch.source,
+                text: &ch.text,
+                quiz_files: &quiz_files,
+            }
+            .hash();
             ch.cached = cc.get(&key).cloned();
             ch.key = Some(key);
             if let Some(c) = &ch.cached {
@@ -264,7 +251,6 @@ impl<'a> Run<'a> {
             let place = quizzes::ChapterPlace {
                 quiz_language: &config.quiz_language,
                 file: &ch.file,
-                source: &ch.source,
                 dir_on_disk: dir_on_disk.clone(),
                 dir_display: dir_display.clone(),
             };

@@ -139,7 +139,6 @@ pub struct Context<'a> {
     pub python: &'a str,
     /// The browser's Python, e.g. `3.14`.
     pub browser_python: &'a str,
-    pub output_limit: usize,
     pub labels: &'a assets::Labels,
     /// The build interpreter's standard-library module names: a snippet
     /// importing anything else needs the book's `packages` in the browser.
