@@ -12,7 +12,7 @@ use crate::diagnostics::Diagnostic;
 use crate::execute::{self, Interpreter, Outcome};
 use crate::parity::comparable;
 use crate::plan::{Job, Origin, ProgramId, Skip, Snippet, SnippetId};
-use crate::verify::{diff, output_matches, with_note};
+use crate::verify::{diff, output_matches, unified_diff, with_note};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -189,7 +189,7 @@ pub fn run(
                                         question + 1
                                     ),
                                 )
-                                .with_detail(diff_with(&x, &y, &headers))
+                                .with_detail(unified_diff(&x, &y, (&headers.0, &headers.1)))
                                 .with_help("make the question's program print the same on every Python of the matrix, or mark the question `prompt.versions = \"differ\"` (its answer is then the build's Python's, and the explanation should say so)"),
                             );
                         }
@@ -282,14 +282,10 @@ fn compare(
                 "this block prints something else on {version} than on {}",
                 headers.0
             ),
-            detail: diff_with(&x, &y, headers),
+            detail: unified_diff(&x, &y, (&headers.0, &headers.1)),
             help: "mark the block `versions=differ` (the page then shows each version's output), lock a version's text with an ```output,python=3.X block, or gate the block with `min-python=3.X`",
         })
     }
-}
-
-fn diff_with(x: &str, y: &str, (a, b): &(String, String)) -> String {
-    crate::parity::diff(x, y, (a, b))
 }
 
 /// Resolve the matrix's runtimes: each is a version, a command or a path.

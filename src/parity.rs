@@ -20,7 +20,7 @@ use crate::diagnostics::{Diagnostic, Severity};
 use crate::execute::Outcome;
 use crate::execute::browser::{self, Status};
 use crate::plan::{ChapterPlan, Mode, Skip, Snippet, SnippetId};
-use crate::verify::{ellipsis_matches, normalize, with_note};
+use crate::verify::{ellipsis_matches, normalize, unified_diff, with_note};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
@@ -189,7 +189,7 @@ pub fn compare(
     {
         return Finding::Same;
     }
-    Finding::Differs(diff(&x, &y, headers))
+    Finding::Differs(unified_diff(&x, &y, headers))
 }
 
 /// Output as compared: traceback stacks dropped, then verify's `normalize`.
@@ -231,20 +231,6 @@ pub fn strip_stacks(text: &str) -> String {
         out.push_str(line);
     }
     out
-}
-
-/// A unified diff of two outputs under the given headers (parity and
-/// the runtime matrix both compare two runs of a block).
-pub(crate) fn diff(build: &str, browser: &str, (a, b): (&str, &str)) -> String {
-    let x = format!("{build}\n");
-    let y = format!("{browser}\n");
-    similar::TextDiff::from_lines(&x, &y)
-        .unified_diff()
-        .context_radius(3)
-        .header(a, b)
-        .to_string()
-        .trim_end()
-        .to_string()
 }
 
 /// What a parity pass should do.

@@ -488,12 +488,28 @@ fn line_matches(e: &str, a: &str) -> bool {
 
 /// A unified diff, expected first.
 pub fn diff(expected: &str, actual: &str) -> String {
-    let e = normalize(expected) + "\n";
-    let a = normalize(actual) + "\n";
-    similar::TextDiff::from_lines(&e, &a)
+    unified_diff(
+        &normalize(expected),
+        &normalize(actual),
+        ("expected", "actual"),
+    )
+}
+
+/// The plugin's one unified diff: `old` to `new` under the headers `a` and
+/// `b`, each text ending in a newline, 3 lines of context.
+pub(crate) fn unified_diff(old: &str, new: &str, (a, b): (&str, &str)) -> String {
+    let line = |s: &str| {
+        if s.ends_with('\n') {
+            s.to_string()
+        } else {
+            format!("{s}\n")
+        }
+    };
+    similar::TextDiff::from_lines(line(old), line(new))
         .unified_diff()
         .context_radius(3)
-        .header("expected", "actual")
+        .missing_newline_hint(false)
+        .header(a, b)
         .to_string()
         .trim_end()
         .to_string()

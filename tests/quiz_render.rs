@@ -185,6 +185,8 @@ fn attribute(html: &str, name: &str) -> String {
     let end = start + html[start..].find('"').unwrap();
     html[start..end]
         .replace("&#10;", "\n")
+        .replace("&#123;", "{")
+        .replace("&#125;", "}")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
         .replace("&lt;", "<")

@@ -5,31 +5,14 @@ use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd}
 
 use super::schema::extract_marks;
 
+/// The book's Markdown options, as mdBook 0.5 renders chapters, but no
+/// footnotes (their ids would clash with the chapter's).
 fn options() -> Options {
-    // As mdBook 0.5 renders chapters (footnotes left out: their ids would clash).
-    Options::ENABLE_TABLES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_SMART_PUNCTUATION
-        | Options::ENABLE_DEFINITION_LIST
-        | Options::ENABLE_GFM
+    crate::scan::mdbook_options().difference(Options::ENABLE_FOOTNOTES)
 }
 
-/// Escape text for HTML text and attribute values.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escape text for HTML text and attribute values: the page's one escaper.
+pub(crate) use crate::render::html::attr as escape;
 
 /// `<pre><code class="language-x">…</code></pre>`, with mdbook-quiz's
 /// `` `[ `` … `` ]` `` markers as `<mark>`.

@@ -16,6 +16,7 @@ use super::markdown::{code_block_marked, escape, one_line, to_html, to_plain};
 use super::schema::{Kind, Question, Quiz, Response, Tracing};
 use super::verify::{exception_text, normalize_output};
 use super::{RaisedException, TracingRun};
+use escape as attr;
 
 /// Every text of the widget, so a book can translate them. English defaults.
 /// `{n}`, `{total}`, `{correct}`, `{exception}`, `{line}`, `{list}` are
@@ -145,11 +146,6 @@ fn fill(template: &str, vars: &[(&str, &str)]) -> String {
         out = out.replace(&format!("{{{k}}}"), v);
     }
     out
-}
-
-/// An attribute value: escaped, newlines as `&#10;` (the output is one line).
-fn attr(s: &str) -> String {
-    escape(s).replace('\n', "&#10;").replace('\r', "")
 }
 
 /// mdbook-quiz's question titles: "1", "2a", "2b" for a multipart group.

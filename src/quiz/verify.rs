@@ -1,7 +1,5 @@
 //! The author's written `Tracing` answers against what CPython did.
 
-use similar::TextDiff;
-
 use super::schema::{Kind, Quiz, Tracing, TracingAnswer};
 use super::{RaisedException, TracingRun};
 use crate::diagnostics::Diagnostic;
@@ -12,9 +10,9 @@ const HELP: &str = "correct the answer, or delete it: the build computes it from
 /// each line and blank lines at both ends ignored (the widget compares the
 /// reader's answer the same way).
 pub(crate) fn normalize_output(s: &str) -> String {
-    let lines: Vec<&str> = s.split('\n').map(|l| l.trim_end()).collect();
-    let text = lines.join("\n");
-    text.trim_matches('\n').to_string()
+    crate::verify::normalize(s)
+        .trim_start_matches('\n')
+        .to_string()
 }
 
 /// `Name: message`, or `Name` when the message is empty.
@@ -35,21 +33,7 @@ fn exception_matches(written: &str, e: &RaisedException) -> bool {
 }
 
 fn diff(written: &str, actual: &str) -> String {
-    let mut w = written.to_string();
-    let mut a = actual.to_string();
-    if !w.ends_with('\n') {
-        w.push('\n');
-    }
-    if !a.ends_with('\n') {
-        a.push('\n');
-    }
-    TextDiff::from_lines(&w, &a)
-        .unified_diff()
-        .missing_newline_hint(false)
-        .header("written answer", "CPython")
-        .to_string()
-        .trim_end()
-        .to_string()
+    crate::verify::unified_diff(written, actual, ("written answer", "CPython"))
 }
 
 fn toml_string(s: &str) -> String {
