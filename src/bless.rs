@@ -330,7 +330,7 @@ pub fn rewrites(
 
 /// `mdbook-python bless [DIR]`.
 pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
-    let md = match crate::cli::load(dir) {
+    let md = match crate::commands::load(dir) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("mdbook-python: {e}");
@@ -359,15 +359,10 @@ pub fn bless(dir: &Path, no_cache: bool) -> ExitCode {
             }
         };
     }
-    let display = if dir == Path::new(".") {
-        Default::default()
-    } else {
-        dir.to_path_buf()
-    };
     let options = Options {
         mode: Mode::Check,
         no_cache,
-        display_root: display,
+        display_root: crate::commands::display_root(dir),
         progress: true,
         ..Options::default()
     };

@@ -7,7 +7,6 @@
 
 use crate::{Mode, Options, PythonPreprocessor, print_report};
 use clap::{Parser, Subcommand};
-use mdbook_driver::MDBook;
 use mdbook_preprocessor::book::Book;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -327,25 +326,6 @@ impl mdbook_renderer::Renderer for CheckRenderer {
     }
 }
 
-/// Load a book as mdBook does, with our preprocessor in check mode.
-pub fn load(dir: &Path) -> Result<MDBook, String> {
-    if !dir.join("book.toml").exists() {
-        return Err(format!(
-            "{} has no book.toml: pass the book's folder (e.g. `mdbook-python check path/to/book`)",
-            dir.display()
-        ));
-    }
-    MDBook::load(dir).map_err(|e| format!("cannot load the book in {}: {e:#}", dir.display()))
-}
-
-fn display_root(dir: &Path) -> PathBuf {
-    if dir == Path::new(".") {
-        PathBuf::new()
-    } else {
-        dir.to_path_buf()
-    }
-}
-
 fn check(
     dir: &Path,
     no_cache: bool,
@@ -353,14 +333,14 @@ fn check(
     runtime: Option<String>,
     shard: Option<crate::Shard>,
 ) -> ExitCode {
-    let mut md = match load(dir) {
+    let mut md = match crate::commands::load(dir) {
         Ok(m) => m,
         Err(e) => return fail(e),
     };
     let options = Options {
         mode: Mode::Check,
         no_cache,
-        display_root: display_root(dir),
+        display_root: crate::commands::display_root(dir),
         progress: true,
         browser: browser || runtime.as_deref() == Some("pyodide"),
         runtime: runtime.filter(|r| r != "pyodide"),
@@ -377,7 +357,7 @@ fn check(
 /// folder (`execute::cache::clean`), after the same checks of `cache-dir`
 /// as a build.
 fn clean(dir: &Path) -> ExitCode {
-    let md = match load(dir) {
+    let md = match crate::commands::load(dir) {
         Ok(m) => m,
         Err(e) => return fail(e),
     };

@@ -6,9 +6,11 @@
 
 use crate::pipeline::{self, Browser, Request, Run};
 use crate::{Options, Report, quizzes, render};
+use mdbook_driver::MDBook;
 use mdbook_preprocessor::PreprocessorContext;
 use mdbook_preprocessor::book::Book;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 /// A build: the book's chapters rewritten in place when nothing failed.
 pub(crate) fn build(ctx: &PreprocessorContext, book: &mut Book, options: &Options) -> Report {
@@ -127,4 +129,25 @@ fn render_chapters(run: &mut Run) -> HashMap<String, String> {
         cc.flush(&used);
     }
     new_text
+}
+
+/// Load the book in `dir` as mdBook does (for `check`, `bless`, `clean`,
+/// `build` and `serve`).
+pub(crate) fn load(dir: &Path) -> Result<MDBook, String> {
+    if !dir.join("book.toml").exists() {
+        return Err(format!(
+            "{} has no book.toml: pass the book's folder (e.g. `mdbook-python check path/to/book`)",
+            dir.display()
+        ));
+    }
+    MDBook::load(dir).map_err(|e| format!("cannot load the book in {}: {e:#}", dir.display()))
+}
+
+/// The book's folder as messages name files in it (nothing for `.`).
+pub(crate) fn display_root(dir: &Path) -> PathBuf {
+    if dir == Path::new(".") {
+        PathBuf::new()
+    } else {
+        dir.to_path_buf()
+    }
 }

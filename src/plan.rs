@@ -347,6 +347,38 @@ pub struct Program {
     pub inline: bool,
 }
 
+/// The top-level modules `code` imports (`import a.b, c as d` and
+/// `from e import f` lines; relative imports are left out).
+pub(crate) fn imports(code: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for line in code.lines() {
+        let t = line.trim_start();
+        let names = if let Some(rest) = t.strip_prefix("import ") {
+            rest.split(';').next().unwrap_or("")
+        } else if let Some(rest) = t.strip_prefix("from ") {
+            rest.split(" import").next().unwrap_or("")
+        } else {
+            continue;
+        };
+        for name in names.split(',') {
+            let name = name.trim().trim_start_matches('(');
+            let top = name.split(['.', ' ']).next().unwrap_or("");
+            if !top.is_empty() && top.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                out.push(top);
+            }
+        }
+    }
+    out
+}
+
+/// Does `code` import a module that is not in `stdlib` (the interpreter's
+/// standard library names; when unknown, any import counts)?
+pub(crate) fn imports_third_party(code: &str, stdlib: &[String]) -> bool {
+    imports(code)
+        .into_iter()
+        .any(|m| !stdlib.iter().any(|s| s == m) && m != "__future__")
+}
+
 #[cfg(test)]
 impl Program {
     /// A lone snippet's program at `file`:`line`, for tests.

@@ -32,7 +32,7 @@ fn log_like_mdbook() {
 /// (`MDBook::with_preprocessor` replaces the entry of the same name, keeping
 /// its place among the preprocessors), output in `dest_dir` if given.
 fn load(dir: &Path, dest_dir: Option<&Path>) -> Result<MDBook, String> {
-    let mut md = crate::cli::load(dir)?;
+    let mut md = crate::commands::load(dir)?;
     if let Some(dest) = dest_dir {
         md.config.build.build_dir = std::env::current_dir()
             .map(|cwd| cwd.join(dest))

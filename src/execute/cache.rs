@@ -130,7 +130,7 @@ pub fn key(interpreter: &Interpreter, job: &Job, figure_format: &str) -> String 
     let third_party = job
         .programs
         .iter()
-        .any(|p| imports_third_party(&p.code, &interpreter.stdlib));
+        .any(|p| crate::plan::imports_third_party(&p.code, &interpreter.stdlib));
     let mut h = super::keys::KeyHasher::new(FORMAT);
     h.field(worker_digest());
     // The build (`sys.version`: version, build date, compiler), not the
@@ -154,38 +154,6 @@ pub fn key(interpreter: &Interpreter, job: &Job, figure_format: &str) -> String 
         h.field(&(p.limit as u64).to_le_bytes());
     }
     h.finish()
-}
-
-/// The top-level modules `code` imports (`import a.b, c as d` and
-/// `from e import f` lines; relative imports are left out).
-pub fn imports(code: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    for line in code.lines() {
-        let t = line.trim_start();
-        let names = if let Some(rest) = t.strip_prefix("import ") {
-            rest.split(';').next().unwrap_or("")
-        } else if let Some(rest) = t.strip_prefix("from ") {
-            rest.split(" import").next().unwrap_or("")
-        } else {
-            continue;
-        };
-        for name in names.split(',') {
-            let name = name.trim().trim_start_matches('(');
-            let top = name.split(['.', ' ']).next().unwrap_or("");
-            if !top.is_empty() && top.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                out.push(top);
-            }
-        }
-    }
-    out
-}
-
-/// Does `code` import a module that is not in `stdlib` (the interpreter's
-/// standard library names; when unknown, any import counts)?
-pub fn imports_third_party(code: &str, stdlib: &[String]) -> bool {
-    imports(code)
-        .into_iter()
-        .any(|m| !stdlib.iter().any(|s| s == m) && m != "__future__")
 }
 
 /// Write `bytes` to `path` through a temporary file in the same folder and a
@@ -412,7 +380,9 @@ mod tests {
         let numpy = job("import json\nimport numpy as np\nprint(np.pi)\n");
         assert_ne!(key(&interp(), &numpy, "svg"), key(&upgraded, &numpy, "svg"));
         assert_eq!(
-            imports("import a.b, c as d\n  from e.f import (g)\nfrom . import h\nx = 1\n"),
+            crate::plan::imports(
+                "import a.b, c as d\n  from e.f import (g)\nfrom . import h\nx = 1\n"
+            ),
             vec!["a", "c", "e"]
         );
     }

@@ -388,7 +388,7 @@ fn html_snippet(
     if browser_differs(s, verdict) {
         put("differs", serde_json::json!(true));
     }
-    if crate::execute::cache::imports_third_party(&s.code, cx.stdlib) {
+    if crate::plan::imports_third_party(&s.code, cx.stdlib) {
         put("packages", serde_json::json!(true));
     }
     if needs_html {
