@@ -322,7 +322,7 @@ fn remove(path: &Path) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::plan::Program;
 
@@ -332,7 +332,7 @@ mod tests {
         }
     }
 
-    fn interp() -> Interpreter {
+    pub(crate) fn interp() -> Interpreter {
         Interpreter {
             executable: "/usr/bin/python3".into(),
             version: (3, 11, 7),

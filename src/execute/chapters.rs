@@ -75,6 +75,7 @@ impl Chapters {
 const RENDERING: &str = "issue-23";
 
 /// Everything rendering a chapter reads: the chapter cache's key.
+#[derive(Clone, Copy)]
 pub(crate) struct ChapterKey<'a> {
     /// The plugin's binary (its code, the worker, the front end; see
     /// `books::exe_stamp`): a rebuilt plugin renders afresh.
@@ -115,6 +116,77 @@ impl ChapterKey<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_input_of_a_chapter_changes_its_key() {
+        let config = Config::default();
+        let interpreter = crate::execute::cache::tests::interp();
+        let quiz = vec!["[[questions]]".to_string()];
+        let base = ChapterKey {
+            binary: "exe 1",
+            config: &config,
+            target: Target::Html,
+            src: Path::new("src"),
+            interpreter: &interpreter,
+            browser: "",
+            source: "a.md",
+            text: "# A",
+            quiz_files: &quiz,
+        };
+        let key = base.hash();
+        assert_eq!(key, ChapterKey { ..base }.hash());
+        let other_config = Config {
+            timeout: 3.0,
+            ..Config::default()
+        };
+        let other_interpreter = Interpreter {
+            full_version: "3.12.1".into(),
+            ..interpreter.clone()
+        };
+        let other_quiz = vec!["[[questions]]\n".to_string()];
+        let changed = [
+            ChapterKey {
+                binary: "exe 2",
+                ..base
+            },
+            ChapterKey {
+                config: &other_config,
+                ..base
+            },
+            ChapterKey {
+                target: Target::Text,
+                ..base
+            },
+            ChapterKey {
+                src: Path::new("book/src"),
+                ..base
+            },
+            ChapterKey {
+                interpreter: &other_interpreter,
+                ..base
+            },
+            // New browser results (another generation): their notes change the page.
+            ChapterKey {
+                browser: "1733300000.1",
+                ..base
+            },
+            ChapterKey {
+                source: "b.md",
+                ..base
+            },
+            ChapterKey {
+                text: "# B",
+                ..base
+            },
+            ChapterKey {
+                quiz_files: &other_quiz,
+                ..base
+            },
+        ];
+        for (i, k) in changed.iter().enumerate() {
+            assert_ne!(k.hash(), key, "input {i} is not in the key");
+        }
+    }
 
     #[test]
     fn round_trip_and_pruning() {
