@@ -77,6 +77,7 @@ impl<'a> Run<'a> {
             render::Target::Text
         };
         Run {
+            settled: report.diagnostics.is_empty(),
             ctx,
             options,
             request,
@@ -100,7 +101,7 @@ impl<'a> Run<'a> {
 
     /// Whether `settle` found the configuration usable.
     pub(crate) fn settled(&self) -> bool {
-        self.report.diagnostics.is_empty()
+        self.settled
     }
 
     /// The stages, in order. Never panics on bad input: problems are in the

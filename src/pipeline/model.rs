@@ -129,6 +129,9 @@ impl Chapter {
 /// A whole run: the settings every stage reads, the chapters they fill,
 /// and the report they add to.
 pub(crate) struct Run<'a> {
+    /// The configuration is usable (else the report says why and the
+    /// stages do nothing).
+    pub settled: bool,
     pub ctx: &'a PreprocessorContext,
     pub options: &'a Options,
     pub request: Request,

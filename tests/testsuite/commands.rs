@@ -272,7 +272,10 @@ fn a_book_without_the_front_end_lines_is_told_what_to_write() {
    = help: write these lines into book.toml, or run `mdbook-python init`, which adds them"
         ]
     );
-    // A warning: the book builds.
+    // A warning: the book builds, and its snippets still run.
+    let (report, texts) = t.run("html", mdbook_python::Mode::Build);
+    assert_eq!((report.errors(), report.snippets), (0, 1));
+    assert!(texts[0].contains("data-mdpy="), "{}", texts[0]);
     t.build().unwrap();
     // Files listed from another folder than cache-dir; the author's own entries stay.
     let moved = crate::harness::BOOK_TOML
