@@ -376,19 +376,8 @@ pub fn check(book: &Book, want: Want, on_mismatch: OnMismatch) -> Parity {
                 continue;
             };
             checked += 1;
-            // The build names the file as the command was given it.
-            let (shown, named) = (plan.file.to_string_lossy(), book.src.join(&plan.source));
-            let named = named.to_string_lossy();
-            let renamed;
-            let build = if shown != named && build.output.contains(&*shown) {
-                renamed = Outcome {
-                    output: build.output.replace(&*shown, &named),
-                    ..build.clone()
-                };
-                &renamed
-            } else {
-                build
-            };
+            // Both name the file from the book root (the place stage makes
+            // the build's programs so), whatever folder the command was given.
             let finding = compare(s, build, b, config.output_limit, (&headers.0, &headers.1));
             let file = &plan.file;
             let help_differs = "if the difference is expected, mark the block `browser=differs` and say why in the prose (readers then see a note before they press Run)";
