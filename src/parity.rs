@@ -60,53 +60,28 @@ pub fn plan(chapters: &[Chapter], src: &Path, limit: usize) -> Vec<Planned> {
         let ran_clean = |s: &Snippet| {
             (outcomes.get(s.index)).is_some_and(|o| o.as_ref().is_some_and(|o| o.failure.is_none()))
         };
-        let mut sessions: Vec<(String, usize)> = Vec::new();
-        let mut broken: Vec<usize> = Vec::new();
-        let start = planned.len();
         let file = src.join(&plan.source);
-        for s in plan.snippets.iter().filter(|s| runnable(s)) {
-            let program = program(&file, s, limit);
-            let target = (s.skip.is_none() && ran_clean(s)).then_some(SnippetId {
+        let target = |s: &Snippet| {
+            (s.skip.is_none() && ran_clean(s)).then_some(SnippetId {
                 chapter: c,
                 index: s.index,
-            });
-            match &s.attrs.session {
-                Some(name) => {
-                    let at = match sessions.iter().find(|(n, _)| n == name) {
-                        Some((_, at)) => *at,
-                        None => {
-                            sessions.push((name.clone(), planned.len()));
-                            planned.push(Planned {
-                                job: browser::Job {
-                                    programs: Vec::new(),
-                                },
-                                targets: Vec::new(),
-                            });
-                            planned.len() - 1
-                        }
-                    };
-                    if s.skip.is_none() && target.is_none() {
-                        broken.push(at);
-                    }
-                    planned[at].job.programs.push(program);
-                    planned[at].targets.push(target);
-                }
-                None if target.is_some() => planned.push(Planned {
-                    job: browser::Job {
-                        programs: vec![program],
-                    },
-                    targets: vec![target],
-                }),
-                None => {}
+            })
+        };
+        for group in crate::plan::by_session(plan.snippets.iter().filter(|s| runnable(s))) {
+            let targets: Vec<Option<SnippetId>> = group.iter().map(|s| target(s)).collect();
+            // A session the build could not finish, or nothing to compare.
+            let broken = (group.iter().zip(&targets))
+                .any(|(s, t)| s.attrs.session.is_some() && s.skip.is_none() && t.is_none());
+            if broken || targets.iter().all(Option::is_none) {
+                continue;
             }
+            planned.push(Planned {
+                job: browser::Job {
+                    programs: group.iter().map(|s| program(&file, s, limit)).collect(),
+                },
+                targets,
+            });
         }
-        // A session the build could not finish, or with nothing to compare.
-        let mut i = start;
-        planned.retain(|p| {
-            let keep = !broken.contains(&i) && p.targets.iter().any(Option::is_some);
-            i += 1;
-            keep
-        });
     }
     planned
 }

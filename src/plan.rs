@@ -1056,42 +1056,53 @@ pub fn parse_version(v: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
+/// Blocks grouped as they run: a session's blocks are one group (placed
+/// where its first block is), every other block a group of its own, in page
+/// order. The build's jobs and the browser's are both made from this.
+pub(crate) fn by_session<'a>(
+    snippets: impl IntoIterator<Item = &'a Snippet>,
+) -> Vec<Vec<&'a Snippet>> {
+    let mut groups: Vec<Vec<&Snippet>> = Vec::new();
+    let mut sessions: Vec<(&str, usize)> = Vec::new();
+    for s in snippets {
+        match s.attrs.session.as_deref() {
+            Some(name) => match sessions.iter().find(|(n, _)| *n == name) {
+                Some(&(_, at)) => groups[at].push(s),
+                None => {
+                    sessions.push((name, groups.len()));
+                    groups.push(vec![s]);
+                }
+            },
+            None => groups.push(vec![s]),
+        }
+    }
+    groups
+}
+
 /// Group the snippets that run into jobs: each session of a chapter is one
 /// job (its blocks in page order), every other snippet a job of its own.
 pub fn jobs(chapter: usize, plan: &ChapterPlan, config: &Config) -> Vec<Job> {
-    let mut jobs: Vec<Job> = Vec::new();
-    let mut sessions: Vec<(String, usize)> = Vec::new();
-    for s in plan.snippets.iter().filter(|s| s.skip.is_none()) {
-        let program = Program {
-            id: ProgramId {
-                chapter,
-                item: s.index,
-                origin: Origin::Snippet,
-            },
-            mode: s.mode,
-            code: s.code.clone(),
-            file: plan.file.clone(),
-            line: s.line,
-            stdin: s.stdin.as_ref().map(|a| a.text.replace("\r\n", "\n")),
-            timeout: s.timeout,
-            limit: config.output_limit,
-            inline: !s.inline.is_empty(),
-        };
-        match &s.attrs.session {
-            Some(name) => match sessions.iter().find(|(n, _)| n == name) {
-                Some((_, job)) => jobs[*job].programs.push(program),
-                None => {
-                    sessions.push((name.clone(), jobs.len()));
-                    jobs.push(Job {
-                        programs: vec![program],
-                    });
-                }
-            },
-            None => jobs.push(Job {
-                programs: vec![program],
-            }),
-        }
-    }
+    let program = |s: &Snippet| Program {
+        id: ProgramId {
+            chapter,
+            item: s.index,
+            origin: Origin::Snippet,
+        },
+        mode: s.mode,
+        code: s.code.clone(),
+        file: plan.file.clone(),
+        line: s.line,
+        stdin: s.stdin.as_ref().map(|a| a.text.replace("\r\n", "\n")),
+        timeout: s.timeout,
+        limit: config.output_limit,
+        inline: !s.inline.is_empty(),
+    };
+    let mut jobs: Vec<Job> = by_session(plan.snippets.iter().filter(|s| s.skip.is_none()))
+        .into_iter()
+        .map(|group| Job {
+            programs: group.into_iter().map(program).collect(),
+        })
+        .collect();
     for (x, ex) in plan.exercises.iter().enumerate() {
         jobs.extend(crate::exercise::jobs(
             chapter,
