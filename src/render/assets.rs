@@ -169,15 +169,15 @@ pub fn bundle(
     figure_format: &str,
     packages: &[String],
 ) -> (String, String) {
-    let config = serde_json::json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "pyodideUrl": pyodide_url,
-        "outputLimit": output_limit,
-        "labels": labels,
-        "quizLabels": quiz_labels.to_js(),
-        "figureFormat": figure_format,
-        "packages": packages,
-    });
+    let config = super::page_data::Config {
+        version: env!("CARGO_PKG_VERSION"),
+        pyodide_url,
+        output_limit,
+        labels,
+        quiz_labels,
+        figure_format,
+        packages,
+    };
     // `</` cannot appear in a JSON string we emit raw into a script file, but
     // escape it anyway so the prelude is also safe inline.
     let worker = serde_json::to_string(&strip_comment_lines(WORKER_JS, true))
@@ -186,7 +186,7 @@ pub fn bundle(
     let js = format!(
         "/* mdbook-python {} */\nwindow.MDPY_CONFIG = {};\nconst MDPY_WORKER_SOURCE = {};\n{}\n{}\n",
         env!("CARGO_PKG_VERSION"),
-        config.to_string().replace("</", "<\\/"),
+        super::page_data::to_json(&config).replace("</", "<\\/"),
         worker,
         strip_comment_lines(RUNNER_JS, false),
         strip_comment_lines(QUIZ_JS, false)
