@@ -1,8 +1,103 @@
+// @ts-check
 // mdbook-python's Pyodide worker (a module worker from a Blob); mdpyBoot also runs under Node.
 // In: init, run, line (for input()), forget (a session), cancel. Out: progress, ready, fatal, out, rich, ask, done. runner.py says what a run is.
 // The Python side, front-end/runner.py: src/render/assets.rs (worker_source) puts its text here.
 const MDPY_RUNNER_PY = /* runner.py */ '';
 
+// The protocol between runner.js (the page) and this worker: one typedef per message kind.
+// (JSDoc is for tsc, tests/browser/typecheck.test.mjs; the bundle drops it.)
+
+/**
+ * Page -> worker, first: start Pyodide.
+ * @typedef {object} InitMessage
+ * @property {'init'} type
+ * @property {string} indexURL Pyodide's folder, absolute.
+ * @property {boolean} noJspi Act as if the browser had no JSPI (`mdpy:no-jspi`, for tests).
+ * @property {Int32Array | null} interrupt Pyodide's interrupt buffer, on a cross-origin isolated page.
+ * @property {Int32Array | null} askBuffer Where input() waits for the reader's line, likewise.
+ * @property {string} [figureFormat] `svg` or `png`.
+ * @property {string[]} packages book.toml's `packages`: names and absolute wheel URLs.
+ */
+/**
+ * Page -> worker: run a block (after the runs before it); answered with `done`.
+ * @typedef {object} RunMessage
+ * @property {'run'} type
+ * @property {number} id The run's number: every answer to it carries it.
+ * @property {string} code The whole code, hidden lines included, ending in a line break.
+ * @property {number[]} hidden Indexes of its hidden lines (tracebacks skip them, when no `line`).
+ * @property {string} filename What tracebacks call the code: the chapter's file, or `<block>`.
+ * @property {number} [line] The chapter line of the code's first line.
+ * @property {string} stdin The Input box's lines.
+ * @property {string | null} [session] The session's namespace to run in (none: a fresh one).
+ * @property {number} limit The output limit in bytes.
+ * @property {boolean} [packages] Install book.toml's `packages` first.
+ */
+/**
+ * Page -> worker: the reader's line for a waiting input(), or false (Stop).
+ * @typedef {{ type: 'line', text: string | false }} LineMessage
+ */
+/**
+ * Page -> worker: drop a session's namespace (Restart).
+ * @typedef {{ type: 'forget', session: string }} ForgetMessage
+ */
+/**
+ * Page -> worker: stop the running block (its awaits are cancelled).
+ * @typedef {{ type: 'cancel' }} CancelMessage
+ */
+/** @typedef {InitMessage | RunMessage | LineMessage | ForgetMessage | CancelMessage} ToWorker */
+
+/**
+ * Worker -> page: Pyodide's files are loaded, the interpreter starts (`text`: `start`).
+ * @typedef {{ type: 'progress', text: string }} ProgressMessage
+ */
+/**
+ * Worker -> page: ready to run; `version` is Pyodide's, `python` its Python's (`3.14`).
+ * @typedef {{ type: 'ready', jspi: boolean, version: string, python: string }} ReadyMessage
+ */
+/**
+ * Worker -> page: Pyodide could not start.
+ * @typedef {{ type: 'fatal', message: string }} FatalMessage
+ */
+/**
+ * Worker -> page: output of run `id` (stdout and stderr in the order written).
+ * @typedef {{ type: 'out', id: number, text: string }} OutMessage
+ */
+/**
+ * Worker -> page: a figure or display()ed object of run `id`: `data` is base64 for images.
+ * @typedef {{ type: 'rich', id: number, mime: string, data: string, alt: string, figure: boolean }} RichMessage
+ */
+/**
+ * Worker -> page: run `id`'s input() waits for a line (a `line` message or the askBuffer).
+ * @typedef {{ type: 'ask', id: number }} AskMessage
+ */
+/**
+ * How a run ended (runner.py's `Runner.run` returns it as JSON).
+ * @typedef {object} RunResult
+ * @property {'ok' | 'error' | 'truncated' | 'stopped'} status
+ * @property {string | null} [error] The exception's name, for `error`.
+ * @property {boolean} [truncated] Output was cut at the limit.
+ */
+/**
+ * Worker -> page: run `id` ended.
+ * @typedef {{ type: 'done', id: number } & RunResult} DoneMessage
+ */
+/** @typedef {ProgressMessage | ReadyMessage | FatalMessage | OutMessage | RichMessage | AskMessage | DoneMessage} FromWorker */
+
+/**
+ * What mdpyBoot needs: in a worker, from the `init` message; under Node, from parity.mjs or a test.
+ * @typedef {object} BootOptions
+ * @property {(m: FromWorker) => void} post
+ * @property {string} [indexURL]
+ * @property {(o: object) => Promise<any>} [loadPyodide] Loads Pyodide instead of `indexURL`'s pyodide.mjs.
+ * @property {boolean} [noJspi]
+ * @property {Int32Array | null} [interrupt]
+ * @property {Int32Array | null} [askBuffer]
+ * @property {boolean} [ask] input() may ask the page for lines.
+ * @property {string} [figureFormat]
+ * @property {string[]} [packages]
+ */
+
+/** @param {BootOptions} opts */
 async function mdpyBoot(opts) {
   const post = opts.post;
   if (opts.noJspi) {
@@ -46,6 +141,7 @@ async function mdpyBoot(opts) {
     answer: (text) => answer && (answer(text), (answer = null)),
     python: py.runPython('import sys; "%d.%d" % sys.version_info[:2]'),
     // Output is posted as it comes, at most every 40 ms.
+    /** @param {RunMessage} m @returns {Promise<RunResult>} */
     async run(m) {
       let buf = '';
       let last = 0;
@@ -107,7 +203,9 @@ if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScop
   let ready = null;
   let ia = null;
   let queue = Promise.resolve();
+  /** @param {FromWorker} m */
   const post = (m) => self.postMessage(m);
+  /** @param {MessageEvent<ToWorker>} e */
   self.onmessage = ({ data: m }) => {
     if (m.type === 'init') {
       ia = m.interrupt || null;

@@ -11,7 +11,8 @@ ensure_mdbook() {
 }
 
 ensure_node_packages() {
-  if [ ! -d tests/browser/node_modules/pyodide ] || [ ! -d tests/browser/node_modules/puppeteer-core ]; then
+  if [ ! -d tests/browser/node_modules/pyodide ] || [ ! -d tests/browser/node_modules/puppeteer-core ] \
+    || [ ! -d tests/browser/node_modules/typescript ]; then
     echo "==> installing the browser-test packages (npm ci)"
     (cd tests/browser && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund)
   fi

@@ -1,5 +1,6 @@
-// The front end's static checks, no browser needed: ruff over the worker's Python
-// (front-end/runner.py), which must hold on Python 3.10 and later.
+// The front end's static checks, no browser needed: tsc over front-end/ (`// @ts-check` and the
+// JSDoc types that mirror src/render/page_data.rs and the worker protocol; front-end/tsconfig.json),
+// and ruff over the worker's Python (front-end/runner.py), which must hold on Python 3.10 and later.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,6 +12,13 @@ import { REPO } from './lib/book.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RUNNER_PY = path.join(REPO, 'front-end/runner.py');
 const output = (r) => `${r.stdout || ''}${r.stderr || ''}${r.error ? r.error.message : ''}`;
+
+test('tsc: runner.js, worker.js and quiz.js type-check', () => {
+  const tsc = path.join(here, 'node_modules/typescript/bin/tsc');
+  assert.ok(fs.existsSync(tsc), `${tsc} is missing: run \`npm ci\` in tests/browser`);
+  const r = spawnSync(process.execPath, [tsc, '--project', path.join(REPO, 'front-end/tsconfig.json')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `tsc found type errors:\n${output(r)}`);
+});
 
 test('ruff: runner.py lints clean for Python 3.10+', () => {
   // Pinned in scripts/lib.sh (ensure_lint_tools), which installs it here from PyPI.
