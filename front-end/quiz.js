@@ -1,6 +1,52 @@
+// @ts-check
 // mdbook-python quiz widget: turns each div.mdpy-quiz (questions in the page, keys only in
 // its data-mdpy-quiz JSON) into one question at a time with feedback, score, retry, and
 // progress in localStorage.
+
+// The quiz data, as the build writes it: each typedef mirrors the Rust type named in it
+// (src/render/page_data.rs; checked by tsc, tests/browser/typecheck.test.mjs; the bundle drops
+// JSDoc).
+
+/**
+ * A div.mdpy-quiz's data-mdpy-quiz (page_data::Quiz).
+ * @typedef {object} MdpyQuiz
+ * @property {string} key The quiz's key: progress is saved under `mdpy-quiz:<key>`.
+ * @property {string} hash The questions' hash: saved progress of other questions is dropped.
+ * @property {MdpyQuestion[]} questions One per li.mdpy-quiz-q, in order.
+ */
+/**
+ * One question's key (page_data::Question: its Grading, flattened, then these).
+ * @typedef {object} MdpyQuestionText
+ * @property {string} [part] Its multipart group: later parts show the group's context too.
+ * @property {string} answer The right answer, as HTML.
+ * @property {string} [context] The explanation, as HTML.
+ * @typedef {(MdpyChoice | MdpyShortAnswer | MdpyTracing) & MdpyQuestionText} MdpyQuestion
+ */
+/**
+ * Multiple choice (page_data::Grading::Choice).
+ * @typedef {object} MdpyChoice
+ * @property {'mc'} t
+ * @property {boolean} multi Check boxes: every right choice must be checked.
+ * @property {number[]} correct The right choices' indexes.
+ */
+/**
+ * A typed answer (page_data::Grading::Short).
+ * @typedef {object} MdpyShortAnswer
+ * @property {'sa'} t
+ * @property {string[]} accept The accepted answers, trimmed and lower-cased.
+ * @property {'short' | 'long' | 'code'} response The answer box (page_data::AnswerBox).
+ */
+/**
+ * What a program does (page_data::Grading::Tracing and its TracingKey): `unknown`, or the rest.
+ * @typedef {object} MdpyTracing
+ * @property {'tr'} t
+ * @property {boolean} py A Python program: runs/raises and the exception's name.
+ * @property {boolean} [runs] It runs to the end.
+ * @property {string | null} [stdout] What it prints.
+ * @property {string | null} [exc] The exception it raises.
+ * @property {true} [unknown] The build does not know: every answer counts.
+ */
+
 (function () {
   'use strict';
   const L = Object.assign({
@@ -52,6 +98,7 @@
   const excName = (s) => s.split(':')[0].trim().split('.').pop().toLowerCase();
 
   // One question's controls, and how to read, fill and grade them.
+  /** @param {Element} li @param {MdpyQuestion} q */
   function build(li, q) {
     const id = li.id;
     const body = [];
@@ -125,7 +172,7 @@
     const form = h('form', 'form', { novalidate: true }, ...body, err, h('div', 'actions', {}, submit));
     const fb = h('div', 'feedback', { hidden: true });
     li.append(form, fb);
-    const head = li.querySelector('.' + C('qhead'));
+    const head = /** @type {HTMLElement} */ (li.querySelector('.' + C('qhead')));
     head.tabIndex = -1;
     return {
       li, form, fb, err, head, read, grade, fill,
@@ -133,7 +180,9 @@
     };
   }
 
+  /** @param {HTMLElement} root */
   function init(root) {
+    /** @type {MdpyQuiz} */
     let data;
     try { data = JSON.parse(root.dataset.mdpyQuiz); } catch (e) { return; }
     const n = data.questions.length;
@@ -146,7 +195,7 @@
     data.questions.forEach((q, i) => {
       const src = q.part && root.querySelector('[data-part="' + CSS.escape(q.part) + '"]');
       if (src && !lis[i].contains(src)) {
-        const copy = src.cloneNode(true);
+        const copy = /** @type {Element} */ (src.cloneNode(true));
         copy.classList.add(C('copy'));
         lis[i].querySelector('.' + C('qhead')).after(copy);
       }

@@ -1,8 +1,68 @@
+// @ts-check
 // mdbook-python: Run, Stop, Reset, an editor and an input box for each Python block listed in a div.mdpy-chapter, with
 // Pyodide in one Web Worker per page (MDPY_WORKER_SOURCE), started on the first Run.
+
+// The page data this file reads, as the build writes it: each typedef mirrors the Rust type of
+// the same name in src/render/page_data.rs (checked by tsc, tests/browser/typecheck.test.mjs;
+// the bundle drops JSDoc). The messages to and from the worker are typedefs in worker.js.
+
+/**
+ * window.MDPY_CONFIG, the bundle's prelude (page_data::Config); quiz.js reads `quizLabels`.
+ * @typedef {object} MdpyConfig
+ * @property {string} version The plugin's version.
+ * @property {string} pyodideUrl Pyodide's folder, absolute or relative to the book's root.
+ * @property {number} outputLimit Bytes of output a run may print.
+ * @property {Record<string, string>} labels The runner's labels the book overrides.
+ * @property {Record<string, string>} quizLabels The quiz widget's labels.
+ * @property {string} figureFormat `svg` or `png`.
+ * @property {string[]} packages book.toml's `packages`: names and wheel URLs.
+ */
+/**
+ * A div.mdpy-chapter's data-mdpy (page_data::Chapter).
+ * @typedef {object} MdpyChapter
+ * @property {string} src The chapter's source path: its blocks' keys start with it.
+ * @property {string} file The chapter's file, as tracebacks name it.
+ * @property {string} py The build's Python (`3.11`).
+ * @property {MdpySnippet[]} s One per Python block of the page (pycon blocks have none), in order.
+ */
+/**
+ * One block's entry in MdpyChapter.s (page_data::Snippet): fields at their default are left out.
+ * @typedef {object} MdpySnippet
+ * @property {number} [i] The block's index among the chapter's, when not its position in `s`.
+ * @property {string} [f] The included file the code comes from.
+ * @property {number} l The line of the code's first line in its file.
+ * @property {string} [session] Its `session=`.
+ * @property {string} [stdin] Its attached stdin.
+ * @property {string} [raises] Its `raises=`: a session replay goes on past it.
+ * @property {MdpyExercise} [ex] The exercise it is the starter of.
+ * @property {false} [browser] No runner in the browser.
+ * @property {true} [differs] `browser=differs`.
+ * @property {true} [packages] It imports a module outside the standard library.
+ * @property {1} [h] Its div.mdpy-snippet was built (figures, notes): nothing to gather.
+ * @property {0} [o] No output block follows it.
+ * @property {1} [nonl] Its output had no final line break.
+ * @property {1} [a] Its output block is the author's.
+ */
+/**
+ * An exercise's starter block (page_data::Exercise).
+ * @typedef {object} MdpyExercise
+ * @property {string} name Its `exercise=`.
+ * @property {string} check The checks, run after the reader's code.
+ * @property {number} hints How many hints follow.
+ */
+/**
+ * A block's entry once init has read its code from the page: what a Block holds.
+ * @typedef {object} BlockFacts
+ * @property {string} code The code as built, hidden lines included, ending in a line break.
+ * @property {number[]} hidden Indexes of its hidden lines.
+ * @property {string} key `<src>#<hash of the code>`, with a count for equal blocks.
+ * @property {string} file The chapter's file (MdpyChapter.file).
+ * @property {string} py The build's Python (MdpyChapter.py).
+ * @typedef {MdpySnippet & BlockFacts} BlockData
+ */
 (function () {
   'use strict';
-  const CFG = window.MDPY_CONFIG || {};
+  const CFG = window.MDPY_CONFIG || /** @type {MdpyConfig} */ ({});
   const L = (k, d) => (CFG.labels && CFG.labels[k]) || d;
   const store = (k, v) => {
     try {
@@ -30,6 +90,8 @@
   };
 
   const W = { worker: null, ready: null, ran: new Set(), cur: null, seq: 0, ia: null, info: {} };
+  /** @param {ToWorker} m */
+  const send = (m) => W.worker.postMessage(m);
 
   // Relative to the book's root, so a book under a sub-path works.
   function abs(u) {
@@ -57,8 +119,9 @@
     W.ab = sab ? new Int32Array(new SharedArrayBuffer(8 + 65536)) : null;
     const ready = (W.ready = new Promise((resolve, reject) => {
       W.fail = reject;
+      /** @param {MessageEvent<FromWorker>} e */
       w.onmessage = ({ data: m }) => {
-        const cur = W.cur && W.cur.id === m.id ? W.cur : null;
+        const cur = W.cur && 'id' in m && W.cur.id === m.id ? W.cur : null;
         if (m.type === 'out' && cur) cur.block.write(m.text);
         else if (m.type === 'rich' && cur) cur.block.rich(m);
         else if (m.type === 'ask' && cur) cur.block.ask();
@@ -76,7 +139,7 @@
       w.onerror = (e) => reject(new Error(e.message || 'the Python worker failed'));
     }));
     ready.catch(() => W.ready === ready && kill());
-    w.postMessage({
+    send({
       type: 'init',
       indexURL: pyodideURL(),
       noJspi: store('mdpy:no-jspi') === '1',
@@ -109,6 +172,7 @@
   let chain = Promise.resolve();
 
   class Block {
+    /** @param {Element} div The block's div.mdpy-snippet. @param {BlockData} data */
     constructor(div, data) {
       this.div = div;
       this.data = data;
@@ -120,19 +184,24 @@
       this.full = data.code.replace(/\n$/, '');
       const hidden = new Set(data.hidden);
       // Hidden lines stay out of the editor: [n, line] goes back before visible line n.
+      /** @type {Array<[number, string]>} */
       this.hidden = [];
       const vis = this.full.split('\n').filter((line, i) => !(hidden.has(i) && this.hidden.push([i - this.hidden.length, line])));
       this.orig = vis.join('\n');
       this.hiddenText = this.hidden.map((h) => h[1]);
       this.showAll = false;
       this.state = 'idle';
+      // An exercise's starter (exercise()): its verdict element, and what grades a Check.
+      this.verdict = this.graded = null;
     }
 
     // Full code -> [the editor's text, hidden lines]: the original hidden lines, in order, where
     // they still stand unchanged.
+    /** @param {string} text @returns {[string, Array<[number, string]>]} */
     rehide(text) {
       const H = this.hiddenText;
       const out = [];
+      /** @type {Array<[number, string]>} */
       const hidden = [];
       let k = 0;
       for (const line of text.split('\n')) {
@@ -195,7 +264,7 @@
       ta.oninput = () => this.edited();
       ta.onkeydown = (e) => keys(this, e);
       this.pre.querySelectorAll('.buttons > button:not(.clip-button)').forEach((x) => {
-        if (/hidden lines|Hide lines/.test(x.title)) x.addEventListener('click', () => this.showHidden(!code.classList.contains('hide-boring')));
+        if (/hidden lines|Hide lines/.test(x.getAttribute('title'))) x.addEventListener('click', () => this.showHidden(!code.classList.contains('hide-boring')));
         else x.remove();
       });
 
@@ -237,7 +306,7 @@
       this.div.classList.toggle('mdpy-edited', changed);
       this.mark.hidden = !changed;
       // The build's output is the original code's.
-      const label = this.buildOut && this.buildOut.dataset.origin === 'build' && this.buildOut.querySelector('.mdpy-label');
+      const label = this.buildOut && this.buildOut.getAttribute('data-origin') === 'build' && this.buildOut.querySelector('.mdpy-label');
       if (label) label.textContent = changed ? F('originalOutput', 'Output of the original code, {python} at build', this.py) : F('output', 'Output, {python} at build', this.py);
       this.stdin.hidden = this.data.stdin == null && !/\binput\s*\(|\bstdin\b/.test(v);
     }
@@ -308,6 +377,7 @@
     }
 
     // A figure or display(): images as <img> with a data: URL, HTML through clean(), Markdown as text.
+    /** @param {RichMessage} m */
     rich(m) {
       const c = this.outCode;
       if (c && !c.firstChild) c.parentNode.remove();
@@ -345,7 +415,7 @@
       this.asking = null;
       if (text !== false) this.say(L('running', 'Running…'));
       const b = W.ab;
-      if (!b) return W.worker.postMessage({ type: 'line', text });
+      if (!b) return send({ type: 'line', text });
       const bytes = new TextEncoder().encode(text || '').slice(0, 65536);
       new Uint8Array(b.buffer, 8).set(bytes);
       b[1] = bytes.length;
@@ -378,7 +448,7 @@
         cur.block.answer(false);
         if (W.ia) Atomics.store(W.ia, 0, 2);
         // Cancelling ends awaits and keeps the interpreter; a CPU loop needs a new one.
-        W.worker.postMessage({ type: 'cancel' });
+        send({ type: 'cancel' });
         setTimeout(() => W.cur === cur && kill(), 250);
       }
     }
@@ -413,12 +483,13 @@
     restart() {
       this.stop();
       for (const x of blocks) if (x.session === this.session) W.ran.delete(x.key);
-      if (W.worker) W.worker.postMessage({ type: 'forget', session: this.session });
+      if (W.worker) send({ type: 'forget', session: this.session });
       this.say(L('restarted', 'Fresh session'));
     }
   }
 
   // Runs b after the earlier blocks of its session this interpreter has not run.
+  /** @param {Block} b */
   async function go(b) {
     if (b.stopReq) return;
     b.setState('running');
@@ -457,6 +528,7 @@
     b.setState('idle');
   }
 
+  /** @param {Block} x The block to run. @param {Block} owner The block whose Run it is. @returns {Promise<RunResult>} */
   function exec(x, owner) {
     const out = x.begin();
     const src = x.source();
@@ -465,7 +537,7 @@
     const same = blocks.filter((y) => x.session && y.session === x.session);
     return new Promise((resolve) => {
       W.cur = { id: ++W.seq, block: x, owner, resolve };
-      W.worker.postMessage({
+      send({
         type: 'run',
         id: W.seq,
         code: src.code,
@@ -566,6 +638,7 @@
   // (also in print.html, where chapters follow each other). A block's stdin
   // and output follow it as plain code blocks, gathered here under a
   // div.mdpy-snippet, unless that div was built with notes or figures (`h`).
+  /** @param {Element} pre @param {BlockData} d @returns {Element | null} */
   function gather(pre, d) {
     let div = pre.nextElementSibling;
     if (d.h) return div && div.matches('div.mdpy-snippet') && div;
@@ -585,6 +658,7 @@
   }
 
   function init() {
+    /** @type {MdpyChapter | null} */
     let chapter;
     let at;
     let seen;
@@ -595,25 +669,23 @@
         at = 0;
         seen = {};
         try {
-          chapter = JSON.parse(node.dataset.mdpy);
+          chapter = JSON.parse(node.getAttribute('data-mdpy'));
         } catch (e) {
           chapter = null;
         }
         return;
       }
-      const d = chapter && !node.closest('.mdpy-quiz') && chapter.s[at++];
-      if (!d || node.mdpy) return;
-      node.mdpy = d;
-      Object.assign(d, readCode(node));
+      const entry = chapter && !node.closest('.mdpy-quiz') && chapter.s[at++];
+      if (!entry || node.mdpy) return;
+      const built = readCode(node);
       // Keyed by the original code (and its count among equal blocks of the chapter): an edit
       // stays with its block when blocks move, and is dropped when the original changes.
-      const h = hash(d.code);
+      const h = hash(built.code);
       seen[h] = (seen[h] || 0) + 1;
-      d.key = chapter.src + '#' + h + (seen[h] > 1 ? '.' + seen[h] : '');
+      const key = chapter.src + '#' + h + (seen[h] > 1 ? '.' + seen[h] : '');
+      const d = (node.mdpy = Object.assign(entry, built, { key, file: chapter.file, py: chapter.py }));
       keys.add(d.key);
       srcs.add(chapter.src);
-      d.file = chapter.file;
-      d.py = chapter.py;
       const div = gather(node.parentElement, d);
       if (!div) return;
       div.mdpy = d;
@@ -660,6 +732,7 @@
 
   // Exercises: Check grades the reader's code with the checks the build proved; a failed
   // check's message, then the next hint; success is remembered per exercise (its checks).
+  /** @param {Block} b @param {HTMLElement} bar */
   function exercise(b, bar) {
     const ex = b.data.ex;
     let h = 5381;

@@ -1,5 +1,7 @@
 # Shared by scripts/serve, scripts/test and .ci/run.
 MDBOOK_VERSION=0.5.4
+# The linter of the worker's Python (front-end/runner.py), tests/browser/typecheck.test.mjs.
+RUFF_VERSION=0.17.5
 
 ensure_mdbook() {
   if ! mdbook --version 2>/dev/null | grep -q "v${MDBOOK_VERSION%.*}"; then
@@ -9,9 +11,20 @@ ensure_mdbook() {
 }
 
 ensure_node_packages() {
-  if [ ! -d tests/browser/node_modules/pyodide ] || [ ! -d tests/browser/node_modules/puppeteer-core ]; then
+  if [ ! -d tests/browser/node_modules/pyodide ] || [ ! -d tests/browser/node_modules/puppeteer-core ] \
+    || [ ! -d tests/browser/node_modules/typescript ]; then
     echo "==> installing the browser-test packages (npm ci)"
     (cd tests/browser && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
+
+# ruff, pinned, in a virtual environment of the browser tests (tests/browser/.venv).
+ensure_lint_tools() {
+  local venv=tests/browser/.venv
+  if ! "$venv/bin/ruff" --version 2>/dev/null | grep -qx "ruff $RUFF_VERSION"; then
+    echo "==> installing ruff $RUFF_VERSION (PyPI) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet "ruff==$RUFF_VERSION"
   fi
 }
 

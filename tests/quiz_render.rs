@@ -337,7 +337,7 @@ fn labels_translate_the_static_text() {
             && html.contains(">Question n° 1<")
     );
     assert!(html.contains(">1 question<"));
-    let js = labels.to_js();
+    let js = serde_json::to_value(&labels).unwrap();
     assert_eq!(js["answer"], "Réponse");
     assert_eq!(js["questionOf"], "Question {n} of {total}");
     // book.toml spelling is kebab-case.
@@ -381,7 +381,7 @@ fn every_label_quiz_js_uses_has_a_translation_key() {
     .unwrap();
     let start = js.find("Object.assign({").unwrap();
     let end = start + js[start..].find("}, (window.MDPY_CONFIG").unwrap();
-    let labels = Labels::default().to_js();
+    let labels = serde_json::to_value(Labels::default()).unwrap();
     let mut n = 0;
     for line in js[start..end].lines().skip(1) {
         let Some((key, value)) = line.trim().split_once(": ") else {

@@ -7,6 +7,8 @@
 //! warm check starts no Node at all.
 
 use super::keys::KeyHasher;
+// The page's worker (`worker.js` with `runner.py` in it): the driver evaluates its core.
+use crate::render::assets::worker_source;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -16,8 +18,6 @@ use std::time::{Duration, Instant};
 
 /// The Node driver, written into the cache folder and run with `node`.
 pub const DRIVER: &str = include_str!("../../front-end/parity.mjs");
-/// The page's worker, whose core the driver evaluates.
-pub const WORKER_JS: &str = include_str!("../../front-end/worker.js");
 /// Bump when the meaning of a cached browser result changes.
 const FORMAT: &str = "mdbook-python browser cache v1";
 /// Where the driver is written, relative to the cache folder.
@@ -217,7 +217,7 @@ pub fn key(pyodide_version: &str, job: &Job) -> String {
     let mut h = BASE
         .get_or_init(|| {
             let mut h = KeyHasher::new(FORMAT);
-            h.field(WORKER_JS.as_bytes()).field(DRIVER.as_bytes());
+            h.field(worker_source().as_bytes()).field(DRIVER.as_bytes());
             h
         })
         .clone();
@@ -279,7 +279,7 @@ pub fn run(
     }
     let input = serde_json::json!({
         "pyodide": pyodide.dir,
-        "worker": WORKER_JS,
+        "worker": worker_source(),
         "jobs": todo.iter().map(|&i| &jobs[i]).collect::<Vec<_>>(),
     });
     let longest = todo

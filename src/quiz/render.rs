@@ -10,7 +10,8 @@
 //! so none of it is indexed.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+
+use crate::render::page_data::{self, AnswerBox, Grading, TracingKey};
 
 use super::markdown::{code_block_marked, escape, one_line, to_html, to_plain};
 use super::schema::{Kind, Question, Quiz, Response, Tracing};
@@ -20,8 +21,8 @@ use escape as attr;
 
 /// Every text of the widget, so a book can translate them. English defaults.
 /// `{n}`, `{total}`, `{correct}`, `{exception}`, `{line}`, `{list}` are
-/// placeholders. Read from TOML with kebab-case keys; [`Labels::to_js`] gives
-/// the camelCase object `quiz.js` reads from `MDPY_CONFIG.quizLabels`.
+/// placeholders. Read from TOML with kebab-case keys; serialized (camelCase)
+/// into `MDPY_CONFIG.quizLabels` for `quiz.js` (`page_data::Config`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     default,
@@ -130,13 +131,6 @@ impl Default for Labels {
             restart: s("Start over"),
             required: s("Answer the question first."),
         }
-    }
-}
-
-impl Labels {
-    /// The labels as the JSON object `quiz.js` reads from `MDPY_CONFIG.quizLabels`.
-    pub fn to_js(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
     }
 }
 
@@ -460,7 +454,10 @@ pub(crate) fn html(quiz: &Quiz, runs: &[TracingRun], key: &str, labels: &Labels)
                     }
                 }
                 li.push_str("</ul>");
-                json!({"t": "mc", "multi": mc.multiple, "correct": correct})
+                Grading::Choice {
+                    multi: mc.multiple,
+                    correct,
+                }
             }
             Kind::ShortAnswer(sa) => {
                 li.push_str(&format!(
@@ -468,11 +465,14 @@ pub(crate) fn html(quiz: &Quiz, runs: &[TracingRun], key: &str, labels: &Labels)
                     to_html(&sa.prompt)
                 ));
                 let response = match sa.response {
-                    Response::Short => "short",
-                    Response::Long => "long",
-                    Response::Code => "code",
+                    Response::Short => AnswerBox::Short,
+                    Response::Long => AnswerBox::Long,
+                    Response::Code => AnswerBox::Code,
                 };
-                json!({"t": "sa", "accept": sa.accepted(), "response": response})
+                Grading::Short {
+                    accept: sa.accepted(),
+                    response,
+                }
             }
             Kind::Tracing(t) => {
                 let prompt = if t.is_python() {
@@ -485,29 +485,29 @@ pub(crate) fn html(quiz: &Quiz, runs: &[TracingRun], key: &str, labels: &Labels)
                     escape(prompt),
                     program_html(t)
                 ));
-                match tracing_key(t, run) {
-                    Some(k) => json!({
-                        "t": "tr",
-                        "py": t.is_python(),
-                        "runs": k.runs,
-                        "stdout": k.stdout.as_deref().map(normalize_output),
-                        "exc": k.exception.as_ref().map(|e| e.name.clone()),
-                    }),
-                    None => json!({"t": "tr", "py": t.is_python(), "unknown": true}),
+                let key = match tracing_key(t, run) {
+                    Some(k) => TracingKey::Known {
+                        runs: k.runs,
+                        stdout: k.stdout.as_deref().map(normalize_output),
+                        exc: k.exception.as_ref().map(|e| e.name.clone()),
+                    },
+                    None => TracingKey::Unknown { unknown: true },
+                };
+                Grading::Tracing {
+                    py: t.is_python(),
+                    key,
                 }
             }
         };
-        let mut entry = entry;
-        if let Some(part) = &q.multipart
-            && quiz.multipart.contains_key(part)
-        {
-            entry["part"] = json!(part);
-        }
-        entry["answer"] = json!(answer_html);
-        if let Some(c) = &context_html {
-            entry["context"] = json!(c);
-        }
-        data.push(entry);
+        data.push(page_data::Question {
+            kind: entry,
+            part: q
+                .multipart
+                .clone()
+                .filter(|part| quiz.multipart.contains_key(part)),
+            answer: answer_html,
+            context: context_html,
+        });
 
         li.push_str(&format!(
             "<details class=\"mdpy-quiz-reveal\"><summary>{}</summary><div class=\"mdpy-quiz-key\" data-key=\"{}\"></div>",
@@ -529,14 +529,14 @@ pub(crate) fn html(quiz: &Quiz, runs: &[TracingRun], key: &str, labels: &Labels)
     } else {
         fill(&labels.question_count, &[("total", &total.to_string())])
     };
-    let payload = json!({
-        "key": key,
-        "hash": quiz.content_hash(),
-        "questions": data,
-    });
+    let payload = page_data::Quiz {
+        key,
+        hash: quiz.content_hash(),
+        questions: data,
+    };
     let html = format!(
         "<div class=\"mdpy-quiz\" id=\"{rid}\" data-mdpy-quiz=\"{}\"><div class=\"mdpy-quiz-header\"><span class=\"mdpy-quiz-title\" id=\"{rid}-title\">{}</span> <span class=\"mdpy-quiz-count\">{}</span></div><ol class=\"mdpy-quiz-list\" aria-labelledby=\"{rid}-title\">{items}</ol></div>",
-        attr(&payload.to_string()),
+        attr(&page_data::to_json(&payload)),
         escape(&labels.quiz),
         escape(&count),
     );

@@ -7,6 +7,7 @@ use serde::Serialize;
 const RUNNER_JS: &str = include_str!("../../front-end/runner.js");
 const WORKER_JS: &str = include_str!("../../front-end/worker.js");
 const QUIZ_JS: &str = include_str!("../../front-end/quiz.js");
+const RUNNER_PY: &str = include_str!("../../front-end/runner.py");
 const RUNNER_CSS: &str = include_str!("../../front-end/runner.css");
 const QUIZ_CSS: &str = include_str!("../../front-end/quiz.css");
 
@@ -69,29 +70,86 @@ pub fn runner_label_names() -> Vec<&'static str> {
     names
 }
 
-/// `source` made smaller for the bundle (every reader downloads its bytes;
-/// `front-end/` keeps the readable text): whole-line `//` comments go, and
-/// so does indentation (JavaScript ignores it, and `runner.js` and
-/// `quiz.js` hold no multi-line template literal: a test checks). With
-/// `python` (the worker, whose Python sits in a template literal), whole-line
-/// `#` comments go too and leading spaces shrink to a quarter, rounded up:
-/// that Python is indented by fours, so its blocks keep their structure.
+/// `source` (JavaScript) made smaller for the bundle (every reader downloads
+/// its bytes; `front-end/` keeps the readable text): comments that start a
+/// line go (`//` to the line's end; `/* ... */` and JSDoc `/** ... */`,
+/// however many lines they span), and so do indentation and blank lines
+/// (JavaScript ignores them). Comments after code stay. Safe
+/// because no string of the front end spans lines (no multi-line template
+/// literal, no line continuation: a test checks), so a line's start is never
+/// inside a string, and a regular expression cannot start with `/` or `*`.
 /// `tests/browser/lib/book.mjs` applies the same rule.
-pub fn strip_comment_lines(source: &str, python: bool) -> String {
+pub fn strip_js(source: &str) -> String {
     let mut out = String::with_capacity(source.len());
+    let mut in_comment = false;
     for line in source.split_inclusive('\n') {
-        let code = line.trim_start_matches(' ');
-        let t = code.trim_start();
-        if t.starts_with("//") || python && t.starts_with('#') {
-            continue;
+        let mut code = line.trim_start_matches(' ');
+        if in_comment {
+            match code.find("*/") {
+                Some(end) => {
+                    in_comment = false;
+                    code = code[end + 2..].trim_start_matches(' ');
+                }
+                None => continue,
+            }
         }
-        if python {
-            let indent = line.len() - code.len();
-            out.extend(std::iter::repeat_n(' ', indent.div_ceil(4)));
+        loop {
+            if code.starts_with("//") {
+                code = "";
+            } else if let Some(rest) = code.strip_prefix("/*") {
+                match rest.find("*/") {
+                    Some(end) => {
+                        code = rest[end + 2..].trim_start_matches(' ');
+                        continue;
+                    }
+                    None => {
+                        in_comment = true;
+                        code = "";
+                    }
+                }
+            }
+            break;
+        }
+        if code.trim().is_empty() {
+            continue;
         }
         out.push_str(code);
     }
     out
+}
+
+/// `source` (the worker's Python, `runner.py`) made smaller for the bundle:
+/// whole-line `#` comments and blank lines go, and leading spaces shrink to a quarter,
+/// rounded up: the file is indented by fours, so its blocks keep their
+/// structure (and it has no multi-line string: a test checks).
+/// `tests/browser/lib/book.mjs` applies the same rule.
+pub fn strip_python(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    for line in source.split_inclusive('\n') {
+        let code = line.trim_start_matches(' ');
+        if code.starts_with('#') || code.trim().is_empty() {
+            continue;
+        }
+        out.extend(std::iter::repeat_n(
+            ' ',
+            (line.len() - code.len()).div_ceil(4),
+        ));
+        out.push_str(code);
+    }
+    out
+}
+
+/// Where `worker.js` takes `runner.py`'s text: this expression, replaced by
+/// the text as a JavaScript string.
+const RUNNER_PY_SLOT: &str = "/* runner.py */ ''";
+
+/// The worker's source as the page runs it: `worker.js` and, in its slot,
+/// `runner.py`, both stripped for the bundle. `check --browser` evaluates the
+/// same text under Node (`execute::browser`).
+/// `tests/browser/lib/book.mjs` (`workerSource`) joins them the same way.
+pub fn worker_source() -> String {
+    let python = serde_json::to_string(&strip_python(RUNNER_PY)).unwrap_or_default();
+    strip_js(WORKER_JS).replacen(RUNNER_PY_SLOT, &python, 1)
 }
 
 /// `css` without its `/* ... */` comments (and the line end after each), and
@@ -169,27 +227,27 @@ pub fn bundle(
     figure_format: &str,
     packages: &[String],
 ) -> (String, String) {
-    let config = serde_json::json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "pyodideUrl": pyodide_url,
-        "outputLimit": output_limit,
-        "labels": labels,
-        "quizLabels": quiz_labels.to_js(),
-        "figureFormat": figure_format,
-        "packages": packages,
-    });
+    let config = super::page_data::Config {
+        version: env!("CARGO_PKG_VERSION"),
+        pyodide_url,
+        output_limit,
+        labels,
+        quiz_labels,
+        figure_format,
+        packages,
+    };
     // `</` cannot appear in a JSON string we emit raw into a script file, but
     // escape it anyway so the prelude is also safe inline.
-    let worker = serde_json::to_string(&strip_comment_lines(WORKER_JS, true))
+    let worker = serde_json::to_string(&worker_source())
         .unwrap_or_default()
         .replace("</", "<\\/");
     let js = format!(
         "/* mdbook-python {} */\nwindow.MDPY_CONFIG = {};\nconst MDPY_WORKER_SOURCE = {};\n{}\n{}\n",
         env!("CARGO_PKG_VERSION"),
-        config.to_string().replace("</", "<\\/"),
+        super::page_data::to_json(&config).replace("</", "<\\/"),
         worker,
-        strip_comment_lines(RUNNER_JS, false),
-        strip_comment_lines(QUIZ_JS, false)
+        strip_js(RUNNER_JS),
+        strip_js(QUIZ_JS)
     );
     let css = format!(
         "/* mdbook-python {} */\n{}\n{}\n",
@@ -206,21 +264,28 @@ mod tests {
 
     #[test]
     fn the_bundle_drops_comments_and_shrinks_indentation() {
-        let js = "// a comment\nif (x) {\n    y(); // kept\n}\n";
+        let js = "// a comment\nif (x) {\n    y(); // kept\n\n    /** A JSDoc block\n     * @type {number} */\n    /* one */ /* two */ z = '/* kept */';\n    /** @type {T} */\n}\n";
         assert_eq!(
-            strip_comment_lines(js, false),
-            "if (x) {\ny(); // kept\n}\n"
+            strip_js(js),
+            "if (x) {\ny(); // kept\nz = '/* kept */';\n}\n"
         );
-        // Indentation can only go because no template literal spans lines.
-        for src in [RUNNER_JS, QUIZ_JS] {
-            let code = strip_comment_lines(src, false);
-            assert!(!code.contains('`'), "a template literal in the front end");
+        assert_eq!(strip_js("/*\n a\n*/ b\n/* c */\n"), "b\n");
+        // Lines can lose comments and indentation only because no string spans lines.
+        for (name, src) in [
+            ("runner.js", RUNNER_JS),
+            ("quiz.js", QUIZ_JS),
+            ("worker.js", WORKER_JS),
+        ] {
+            let code = strip_js(src);
+            assert!(!code.contains('`'), "a template literal in {name}");
+            assert!(
+                !code.lines().any(|l| l.ends_with('\\')),
+                "a line continuation in {name}"
+            );
         }
-        let py = "def f():\n    # gone\n    if x:\n        return (1,\n                2)\n";
-        assert_eq!(
-            strip_comment_lines(py, true),
-            "def f():\n if x:\n  return (1,\n    2)\n"
-        );
+        let py = "def f():\n    # gone\n\n    if x:\n        return (1,\n                2)\n";
+        assert_eq!(strip_python(py), "def f():\n if x:\n  return (1,\n    2)\n");
+        assert!(!RUNNER_PY.contains("\"\"\"") && !RUNNER_PY.contains("'''"));
         assert_eq!(
             strip_css_comments("/* a\n b */\na {\n  color: red;\n}\n/* c */b { }"),
             "a {\ncolor: red;\n}\nb { }"
@@ -234,7 +299,12 @@ mod tests {
     }
 
     #[test]
-    fn the_worker_keeps_working_python() {
+    fn the_worker_gets_runner_py_as_a_string() {
+        assert_eq!(WORKER_JS.matches(RUNNER_PY_SLOT).count(), 1);
+        let worker = worker_source();
+        assert!(!worker.contains(RUNNER_PY_SLOT));
+        assert!(worker.contains("const MDPY_RUNNER_PY = \"import ast, asyncio, base64,"));
+        assert!(worker.contains("\\nclass Runner:\\n def __init__(self):\\n  self.sessions"));
         let (js, _) = bundle(
             "pyodide/",
             10,
@@ -243,6 +313,8 @@ mod tests {
             "svg",
             &[],
         );
-        assert!(js.contains("\\nclass Runner:\\n def __init__(self):\\n  self.sessions"));
+        let quoted = serde_json::to_string(&worker).unwrap_or_default();
+        assert!(js.contains(&quoted.replace("</", "<\\/")));
+        assert!(!js.contains("@typedef"), "JSDoc is not shipped");
     }
 }

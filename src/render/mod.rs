@@ -11,6 +11,7 @@
 
 pub mod assets;
 pub mod html;
+pub mod page_data;
 
 use crate::execute::Rich;
 use crate::plan::{ChapterPlan, Mode, Skip, Snippet};
@@ -239,18 +240,18 @@ pub fn snippet_edits(
     // tokenizer, and one element per snippet made a warm build of a
     // 2,000-snippet book 25% slower than the same book without the plugin.
     if !entries.is_empty() {
-        let data = serde_json::json!({
-            "src": plan.source,
-            "file": plan.file.to_string_lossy(),
-            "py": assets::minor_version(cx.python),
-            "s": entries,
-        });
+        let data = page_data::Chapter {
+            src: &plan.source,
+            file: plan.file.to_string_lossy().into_owned(),
+            py: assets::minor_version(cx.python),
+            s: entries,
+        };
         let at = if text.starts_with('\u{feff}') { 3 } else { 0 };
         edits.insert(
             0,
             Edit {
                 range: at..at,
-                text: format!("{}{nl}{nl}", html::chapter(&data.to_string())),
+                text: format!("{}{nl}{nl}", html::chapter(&page_data::to_json(&data))),
             },
         );
     }
@@ -313,7 +314,7 @@ fn html_snippet(
     prefix: &str,
     nl: &str,
     chapter: &std::path::Path,
-) -> (Option<serde_json::Value>, Shown) {
+) -> (Option<page_data::Snippet>, Shown) {
     if s.mode == Mode::Pycon {
         // A wrong transcript published under `on-mismatch = "warn"`: its diff.
         return match verdict.and_then(|v| v.warning.as_deref()) {
@@ -343,68 +344,46 @@ fn html_snippet(
                     || v.shown.as_deref().is_some_and(|o| o.contains("\u{1b}["))
             }));
     // Only what the front end needs, and only when it differs from the
-    // default: `{"l": 7}` is a plain snippet at line 7 whose output block
-    // follows it.
-    // The code itself is not repeated: the runner reads it from the page's
-    // own code block (hidden lines are mdBook's `.boring` spans).
-    let mut data = serde_json::Map::new();
-    let mut put = |k: &str, v: serde_json::Value| {
-        data.insert(k.to_string(), v);
-    };
-    // The block's key is `src#i`; `i` is its position unless pycon blocks
-    // (which are not in the list) came before it.
-    if s.index != position {
-        put("i", serde_json::json!(s.index));
-    }
+    // default (`page_data::Snippet`). The code itself is not repeated: the
+    // runner reads it from the page's own code block (hidden lines are
+    // mdBook's `.boring` spans).
     // The chapter line of the code's first line: the browser's tracebacks
-    // name it as the build's do.
-    // (`f`, `l`: the included file and its line, for code an include brought.)
+    // name it as the build's do (`f`, `l`: the included file and its line,
+    // for code an include brought).
     let (file, line) = s
         .written
         .as_ref()
         .map_or((chapter, s.line), |(f, l)| (f, *l));
-    if file != chapter {
-        put("f", serde_json::json!(file.to_string_lossy()));
-    }
-    put("l", serde_json::json!(line));
-    if let Some(session) = &s.attrs.session {
-        put("session", serde_json::json!(session));
-    }
-    if let Some(stdin) = &s.stdin {
-        put("stdin", serde_json::json!(stdin.text.replace("\r\n", "\n")));
-    }
-    if let Some(raises) = &s.attrs.raises {
-        put("raises", serde_json::json!(raises));
-    }
-    if let Some(ex) = exercise {
-        put(
-            "ex",
-            serde_json::json!({"name": ex.name, "check": ex.check_code(), "hints": ex.hints.len()}),
-        );
-    }
-    if s.no_browser.is_some() || matches!(s.skip, Some(Skip::NoRun | Skip::NotMarked)) {
-        put("browser", serde_json::json!(false));
-    }
-    if browser_differs(s, verdict) {
-        put("differs", serde_json::json!(true));
-    }
-    if crate::plan::imports_third_party(&s.code, cx.stdlib) {
-        put("packages", serde_json::json!(true));
-    }
+    let mut data = page_data::Snippet {
+        // The block's key is `src#i`; `i` is its position unless pycon
+        // blocks (which are not in the list) came before it.
+        i: (s.index != position).then_some(s.index),
+        f: (file != chapter).then(|| file.to_string_lossy().into_owned()),
+        l: line,
+        session: s.attrs.session.clone(),
+        stdin: s.stdin.as_ref().map(|i| i.text.replace("\r\n", "\n")),
+        raises: s.attrs.raises.clone(),
+        ex: exercise.map(|ex| page_data::Exercise {
+            name: ex.name.clone(),
+            check: ex.check_code(),
+            hints: ex.hints.len(),
+        }),
+        no_browser: s.no_browser.is_some() || matches!(s.skip, Some(Skip::NoRun | Skip::NotMarked)),
+        differs: browser_differs(s, verdict),
+        packages: crate::plan::imports_third_party(&s.code, cx.stdlib),
+        ..Default::default()
+    };
     if needs_html {
-        put("h", serde_json::json!(1));
-        let data = serde_json::Value::Object(data);
+        data.h = true;
         return (Some(data), Shown::Html(html_inner(source, s, verdict, cx)));
     }
     match output {
-        None => put("o", serde_json::json!(0)),
+        None => data.no_output = true,
         // A fenced block always ends in a line break; this one had none.
-        Some(t) if !t.is_empty() && !t.ends_with('\n') => put("nonl", serde_json::json!(1)),
+        Some(t) if !t.is_empty() && !t.ends_with('\n') => data.nonl = true,
         Some(_) => {}
     }
-    if author && output.is_some() {
-        put("a", serde_json::json!(1));
-    }
+    data.author = author && output.is_some();
     let blocks: Vec<String> = s
         .stdin
         .as_ref()
@@ -419,7 +398,7 @@ fn html_snippet(
     } else {
         Shown::Markdown(blocks.join(&format!("{nl}{blank}{nl}")))
     };
-    (Some(serde_json::Value::Object(data)), shown)
+    (Some(data), shown)
 }
 
 /// The HTML shown under a snippet that needs more than text blocks.

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { loadPyodide } from 'pyodide';
-import { REPO, buildBook } from './lib/book.mjs';
+import { buildBook, workerSource } from './lib/book.mjs';
 
 const unescape = (s) => s.replace(/&(#\d+|#x[\da-f]+|lt|gt|amp|quot|apos);/gi, (_, e) => (
   e[0] === '#' ? String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : +e.slice(1))
@@ -69,7 +69,7 @@ test('the worker core runs under Node and prints what the build printed', async 
     return h;
   };
   t.after(() => timers.forEach(clearTimeout));
-  new Function(fs.readFileSync(path.join(REPO, 'front-end/worker.js'), 'utf8'))();
+  new Function(workerSource())();
   const posted = [];
   const core = await globalThis.mdpyWorker.boot({ loadPyodide, post: (m) => posted.push(m) });
   let id = 0;

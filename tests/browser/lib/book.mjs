@@ -36,10 +36,46 @@ function hashTree(h, dir) {
   }
 }
 
-// The bundle drops whole-line comments and indentation (the worker's: shrunk to a
-// quarter), as src/render/assets.rs (strip_comment_lines) does.
-const strip = (s, py) => s.split(/(?<=\n)/).filter((l) => !(py ? /^\s*(\/\/|#)/ : /^\s*\/\//).test(l))
-  .map((l) => l.replace(/^ +/, (m) => (py ? ' '.repeat(Math.ceil(m.length / 4)) : ''))).join('');
+// The bundle drops comments that start a line (`//`, `/* */` and JSDoc), indentation and blank
+// lines; runner.py loses whole-line `#` comments and blank lines, and its indentation shrinks
+// to a quarter: as src/render/assets.rs (strip_js, strip_python) does.
+export const stripJs = (s) => {
+  let open = false;
+  return s.split(/(?<=\n)/).map((line) => {
+    let code = line.replace(/^ +/, '');
+    if (open) {
+      const end = code.indexOf('*/');
+      if (end < 0) return '';
+      open = false;
+      code = code.slice(end + 2).replace(/^ +/, '');
+    }
+    for (;;) {
+      if (code.startsWith('//')) code = '';
+      else if (code.startsWith('/*')) {
+        const end = code.indexOf('*/', 2);
+        if (end >= 0) {
+          code = code.slice(end + 2).replace(/^ +/, '');
+          continue;
+        }
+        open = true;
+        code = '';
+      }
+      break;
+    }
+    return code.trim() ? code : '';
+  }).join('');
+};
+export const stripPython = (s) => s.split(/(?<=\n)/).filter((l) => !/^ *#/.test(l) && l.trim())
+  .map((l) => l.replace(/^ +/, (m) => ' '.repeat(Math.ceil(m.length / 4)))).join('');
+const fe = (f) => fs.readFileSync(path.join(REPO, 'front-end', f), 'utf8');
+/**
+ * The worker's source: worker.js with runner.py in its slot, as src/render/assets.rs
+ * (worker_source) joins them; `stripped` as the bundle has it, else as written.
+ */
+export function workerSource({ stripped = false } = {}) {
+  const [js, py] = stripped ? [stripJs(fe('worker.js')), stripPython(fe('runner.py'))] : [fe('worker.js'), fe('runner.py')];
+  return js.replace("/* runner.py */ ''", () => JSON.stringify(py));
+}
 // CSS: comments, indentation, and white space around { } ; , > and after : outside strings
 // (src/render/assets.rs, strip_css_comments and collapse_css).
 const collapseCss = (s) => s.replace(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|\s+/g, (m, str, at, all) => {
@@ -48,15 +84,14 @@ const collapseCss = (s) => s.replace(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|\s+/
   const next = all[at + m.length];
   return before || next === undefined || '{};,>'.includes(next) ? '' : ' ';
 });
-const stripCss = (s) => collapseCss(s.replace(/^ +/gm, '').replace(/\/\*[^]*?\*\/\n?/g, ''));
+export const stripCss = (s) => collapseCss(s.replace(/^ +/gm, '').replace(/\/\*[^]*?\*\/\n?/g, ''));
 
 // The binary embeds front-end/ when it is compiled: testing an older copy would mislead.
 function checkBundle(dir, bin) {
   const bundle = fs.readFileSync(path.join(dir, '.mdbook-python/assets/mdbook-python.js'), 'utf8');
-  const fe = (f) => fs.readFileSync(path.join(REPO, 'front-end', f), 'utf8');
   const css = fs.readFileSync(path.join(dir, '.mdbook-python/assets/mdbook-python.css'), 'utf8');
-  const worker = JSON.stringify(strip(fe('worker.js'), true)).replace(/<\//g, '<\\/');
-  if (!bundle.includes(strip(fe('runner.js'))) || !bundle.includes(worker) || !css.includes(stripCss(fe('runner.css')))) {
+  const worker = JSON.stringify(workerSource({ stripped: true })).replace(/<\//g, '<\\/');
+  if (!bundle.includes(stripJs(fe('runner.js'))) || !bundle.includes(worker) || !css.includes(stripCss(fe('runner.css')))) {
     throw new Error(`${bin} embeds an older front-end/: run \`cargo build\` in ${REPO}`);
   }
 }
