@@ -63,7 +63,7 @@
 (function () {
   'use strict';
   const CFG = window.MDPY_CONFIG || /** @type {MdpyConfig} */ ({});
-  const L = (k, d) => (CFG.labels && CFG.labels[k]) || d;
+  const L = (k) => CFG.labels[k];
   const store = (k, v) => {
     try {
       if (v === undefined) return localStorage.getItem(k);
@@ -81,7 +81,7 @@
   };
   const now = () => performance.now();
   // A label with `{python}` filled in: "Output, {python} at build".
-  const F = (k, d, v) => L(k, d).replace('{python}', v);
+  const F = (k, v) => L(k).replace('{python}', v);
   // FNV-1a of a block's original code: saved edits are keyed by it, not by position.
   const hash = (s) => {
     let h = 0x811c9dc5;
@@ -224,7 +224,7 @@
     setup() {
       const bar = el('div', 'mdpy-toolbar');
       bar.setAttribute('role', 'group');
-      bar.setAttribute('aria-label', L('controls', 'Python block'));
+      bar.setAttribute('aria-label', L('controls'));
       const btn = (name, label, title, fn) => {
         const x = bar.appendChild(el('button', 'mdpy-' + name, label));
         x.type = 'button';
@@ -232,17 +232,17 @@
         x.onclick = fn;
         return x;
       };
-      this.runBtn = btn('run', L('run', 'Run'), (/Mac|iP/.test(navigator.platform) ? '⌘' : 'Ctrl') + '+Enter', () => this.run());
-      this.stopBtn = btn('stop', L('stop', 'Stop'), '', () => this.stop());
-      if (this.data.ex) this.checkBtn = btn('check', L('check', 'Check'), L('checkTitle', 'Run your code and the exercise\'s checks'), () => this.run(true));
-      btn('reset', L('reset', 'Reset'), L('resetTitle', 'Restore the original code and output'), () => this.reset());
+      this.runBtn = btn('run', L('run'), (/Mac|iP/.test(navigator.platform) ? '⌘' : 'Ctrl') + '+Enter', () => this.run());
+      this.stopBtn = btn('stop', L('stop'), '', () => this.stop());
+      if (this.data.ex) this.checkBtn = btn('check', L('check'), L('checkTitle'), () => this.run(true));
+      btn('reset', L('reset'), L('resetTitle'), () => this.reset());
       if (this.session) {
-        btn('restart', L('restart', 'Restart'), L('restartTitle', 'A fresh interpreter for this session: its earlier blocks run again first'), () => this.restart());
+        btn('restart', L('restart'), L('restartTitle'), () => this.restart());
       }
-      btn('share', L('share', 'Copy link'), L('shareTitle', 'A link to this page with your code in this block'), () => this.share());
+      btn('share', L('share'), L('shareTitle'), () => this.share());
       this.stopBtn.disabled = true;
-      this.mark = bar.appendChild(el('span', 'mdpy-mark', L('edited', 'edited')));
-      this.mark.title = L('editedTitle', 'Your edit, kept in this browser; Reset restores the original');
+      this.mark = bar.appendChild(el('span', 'mdpy-mark', L('edited')));
+      this.mark.title = L('editedTitle');
       this.status = bar.appendChild(el('span', 'mdpy-status'));
       this.status.setAttribute('role', 'status');
       this.div.prepend(bar);
@@ -257,7 +257,7 @@
       const ta = (this.ta = code.appendChild(el('textarea', 'mdpy-ta')));
       ta.spellcheck = false;
       ta.setAttribute('autocapitalize', 'off');
-      ta.setAttribute('aria-label', L('editor', 'Python code, editable; Ctrl+Enter runs it, Escape leaves the editor'));
+      ta.setAttribute('aria-label', L('editor'));
       // A saved edit is the whole code, hidden lines included.
       const saved = store('mdpy:edit:' + this.key);
       [ta.value, this.hidden] = saved == null ? [this.orig, this.hidden] : this.rehide(saved);
@@ -271,12 +271,12 @@
       this.stdin = this.div.querySelector('.mdpy-stdin');
       if (!this.stdin) {
         this.stdin = el('div', 'mdpy-stdin mdpy-added');
-        this.stdin.appendChild(el('div', 'mdpy-label', L('input', 'Input')));
+        this.stdin.appendChild(el('div', 'mdpy-label', L('input')));
         bar.after(this.stdin);
       }
       const box = (this.box = this.stdin.appendChild(el('textarea', 'mdpy-in')));
       box.spellcheck = false;
-      box.placeholder = L('inputHelp', 'Lines for input(), one per line');
+      box.placeholder = L('inputHelp');
       box.setAttribute('aria-label', box.placeholder);
       box.value = (this.data.stdin || '').replace(/\n$/, '');
       box.onkeydown = (e) => {
@@ -307,7 +307,7 @@
       this.mark.hidden = !changed;
       // The build's output is the original code's.
       const label = this.buildOut && this.buildOut.getAttribute('data-origin') === 'build' && this.buildOut.querySelector('.mdpy-label');
-      if (label) label.textContent = changed ? F('originalOutput', 'Output of the original code, {python} at build', this.py) : F('output', 'Output, {python} at build', this.py);
+      if (label) label.textContent = changed ? F('originalOutput', this.py) : F('output', this.py);
       this.stdin.hidden = this.data.stdin == null && !/\binput\s*\(|\bstdin\b/.test(v);
     }
 
@@ -342,7 +342,7 @@
       const o = el('div', 'mdpy-output');
       o.dataset.origin = 'browser';
       o.setAttribute('aria-live', 'polite');
-      o.appendChild(el('div', 'mdpy-label', F('browserOutput', 'Your run, {python} in the browser', 'Python ' + W.info.python)));
+      o.appendChild(el('div', 'mdpy-label', F('browserOutput', 'Python ' + W.info.python)));
       this.outCode = o.appendChild(el('pre')).appendChild(el('code', 'nohighlight'));
       this.shown = false;
       if (this.out && this.out.parentNode) this.out.replaceWith(o);
@@ -395,7 +395,7 @@
     // input() wants a line past the Input box's: a field at the end of the output.
     ask() {
       const f = (this.asking = this.out.appendChild(el('input', 'mdpy-ask')));
-      f.setAttribute('aria-label', L('ask', 'A line for input(); Enter sends it'));
+      f.setAttribute('aria-label', L('ask'));
       f.spellcheck = false;
       f.onkeydown = (e) => {
         e.stopPropagation();
@@ -404,7 +404,7 @@
         this.write(f.value + '\n');
         this.answer(f.value);
       };
-      this.say(L('asking', 'Waiting for your input…'));
+      this.say(L('asking'));
       f.focus();
     }
 
@@ -413,7 +413,7 @@
       if (!this.asking) return;
       this.asking.remove();
       this.asking = null;
-      if (text !== false) this.say(L('running', 'Running…'));
+      if (text !== false) this.say(L('running'));
       const b = W.ab;
       if (!b) return send({ type: 'line', text });
       const bytes = new TextEncoder().encode(text || '').slice(0, 65536);
@@ -428,7 +428,7 @@
       this.checking = !!check;
       this.setState('queued');
       this.stopReq = false;
-      this.say(L('waiting', 'Waiting…'));
+      this.say(L('waiting'));
       chain = chain.then(() => go(this)).catch((e) => this.say(String(e.message || e)));
     }
 
@@ -439,12 +439,12 @@
       const cur = W.cur;
       if (this.state === 'queued') {
         this.setState('idle');
-        this.say(L('stopped', 'Stopped'));
+        this.say(L('stopped'));
       } else if (!cur || cur.owner !== this) {
         // Still loading Python.
         kill();
       } else {
-        this.say(L('stopping', 'Stopping…'));
+        this.say(L('stopping'));
         cur.block.answer(false);
         if (W.ia) Atomics.store(W.ia, 0, 2);
         // Cancelling ends awaits and keeps the interpreter; a CPU loop needs a new one.
@@ -474,8 +474,8 @@
       const b64 = btoa(String.fromCharCode(...new TextEncoder().encode(code))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
       history.replaceState(null, '', '#mdpy:' + this.key.split('#').pop() + ':' + b64);
       const c = navigator.clipboard;
-      const said = () => this.say(L('linkShown', 'The link is in the address bar'));
-      if (c) c.writeText(location.href).then(() => this.say(L('linkCopied', 'Link copied')), said);
+      const said = () => this.say(L('linkShown'));
+      if (c) c.writeText(location.href).then(() => this.say(L('linkCopied')), said);
       else said();
     }
 
@@ -484,7 +484,7 @@
       this.stop();
       for (const x of blocks) if (x.session === this.session) W.ran.delete(x.key);
       if (W.worker) send({ type: 'forget', session: this.session });
-      this.say(L('restarted', 'Fresh session'));
+      this.say(L('restarted'));
     }
   }
 
@@ -494,34 +494,34 @@
     if (b.stopReq) return;
     b.setState('running');
     if (!W.up) {
-      b.say(L('loading', 'Loading Python…'));
+      b.say(L('loading'));
       b.status.appendChild(el('progress', 'mdpy-progress'));
     }
     try {
-      await boot((p) => p === 'start' && b.say(L('starting', 'Starting Python…')));
+      await boot((p) => p === 'start' && b.say(L('starting')));
     } catch (e) {
-      b.say(b.stopReq ? L('stopped', 'Stopped') : L('loadFailed', 'Could not load Python: ') + e.message);
+      b.say(b.stopReq ? L('stopped') : L('loadFailed') + e.message);
       return b.setState('idle');
     }
     const steps = blocks.filter((x) => x === b || (b.session && x.session === b.session && blocks.indexOf(x) < blocks.indexOf(b) && !W.ran.has(x.key)));
     const t0 = now();
     for (const x of steps) {
-      b.say(x === b ? L('running', 'Running…') : L('replaying', 'Running the earlier blocks of this session…'));
+      b.say(x === b ? L('running') : L('replaying'));
       const res = await exec(x, b);
       if (res.status === 'stopped' || b.stopReq) {
         W.info.stopMs = Math.round(now() - W.info.stopAt);
-        b.say(L('stopped', 'Stopped'));
+        b.say(L('stopped'));
         break;
       }
       if (x === b && res.error === 'EOFError' && !W.ab && !W.info.jspi) {
         // input() ran out of lines and this browser cannot wait for more.
         b.stdin.hidden = false;
-        b.say(L('noInput', 'input() needs more lines: type them in the Input box, one per line, and Run again'));
+        b.say(L('noInput'));
       } else if (x === b) {
-        b.say(res.error || (res.status === 'ok' ? L('done', 'Done') + ' (' + ((now() - t0) / 1000).toFixed(2) + ' s)' : L('truncated', 'Output limit reached')));
+        b.say(res.error || (res.status === 'ok' ? L('done') + ' (' + ((now() - t0) / 1000).toFixed(2) + ' s)' : L('truncated')));
         if (b.checking) b.graded(res);
       } else if (res.status !== 'ok' && !x.data.raises) {
-        b.say(L('sessionFailed', 'An earlier block of this session failed'));
+        b.say(L('sessionFailed'));
         break;
       }
     }
@@ -648,7 +648,7 @@
       if (!k || !next || !next.matches('pre')) return;
       const w = div.appendChild(el('div', 'mdpy-' + k));
       if (k === 'output') w.dataset.origin = d.a ? 'author' : 'build';
-      const label = k === 'stdin' ? L('input', 'Input') : d.a ? L('authorOutput', 'Output') : F('output', 'Output, {python} at build', 'CPython ' + d.py);
+      const label = k === 'stdin' ? L('input') : d.a ? L('authorOutput') : F('output', 'CPython ' + d.py);
       w.append(el('div', 'mdpy-label', label), next);
       const code = next.querySelector('code') || next;
       if (k === 'output' && d.nonl) code.textContent = code.textContent.replace(/\n$/, '');
@@ -714,10 +714,10 @@
     const b0 = blocks[0];
     if (b0 && store('mdpy:warm') === '1') {
       W.info.background = true;
-      const warming = L('warming', 'Starting Python in the background…');
+      const warming = L('warming');
       b0.say(warming);
       const done = (text) => b0.status.textContent === warming && b0.say(text);
-      boot(() => {}).then(() => done(L('warm', 'Python is ready')), () => done(''));
+      boot(() => {}).then(() => done(L('warm')), () => done(''));
     }
     // Edits of code that is no longer on its chapter's page go.
     try {
@@ -747,7 +747,7 @@
     }
     const solved = (yes) => {
       v.className = 'mdpy-verdict' + (yes ? ' mdpy-solved' : '');
-      v.textContent = yes ? L('solved', '✓ Solved: every check passes.') : '';
+      v.textContent = yes ? L('solved') : '';
       summary();
     };
     if (store(key) === '1') solved(true);
@@ -762,11 +762,11 @@
       const last = text.trimEnd().split('\n').pop() || res.error;
       v.className = 'mdpy-verdict mdpy-failed';
       v.textContent = res.error === 'AssertionError'
-        ? L('notYet', '✗ Not yet: ') + (last.replace(/^AssertionError:?\s*/, '') || L('checkFailed', 'a check failed'))
-        : L('raised', '✗ Your code raised ') + last;
+        ? L('notYet') + (last.replace(/^AssertionError:?\s*/, '') || L('checkFailed'))
+        : L('raised') + last;
       const next = hints.find((d) => !d.open);
       if (next) {
-        const hb = v.appendChild(el('button', 'mdpy-hint-btn', L('hint', 'Show a hint')));
+        const hb = v.appendChild(el('button', 'mdpy-hint-btn', L('hint')));
         hb.type = 'button';
         hb.onclick = () => {
           next.open = true;
@@ -790,7 +790,7 @@
       while (at.nextElementSibling && at.nextElementSibling.matches('details.mdpy-hint, details.mdpy-solution')) at = at.nextElementSibling;
       at.after(s);
     }
-    s.textContent = L('exercisesSolved', 'Exercises solved on this page: ') + all.filter((b) => b.verdict.classList.contains('mdpy-solved')).length + ' / ' + all.length;
+    s.textContent = L('exercisesSolved') + all.filter((b) => b.verdict.classList.contains('mdpy-solved')).length + ' / ' + all.length;
   }
 
   window.MDPY_RUNNER = { blocks, info: () => W.info, loaded: () => !!W.ready };

@@ -14,35 +14,116 @@ const QUIZ_CSS: &str = include_str!("../../front-end/quiz.css");
 /// The Python version of the Pyodide release the bundle targets.
 pub const BROWSER_PYTHON: &str = "3.14";
 
-/// Words the runner shows, as overrides of its English defaults (which
-/// live in `runner.js`): camelCase names to text.
+/// Every word the runner shows (`runner.js`: `L('name')`, and
+/// `F('name', python)` for labels that name a Python), with its English
+/// text: the one list of them. The bundle carries the whole table with the
+/// book's translations in place (`Labels::table`); the config check reads
+/// the names from here; a test checks runner.js uses exactly these.
+pub(crate) const RUNNER_LABELS: &[(&str, &str)] = &[
+    ("ask", "A line for input(); Enter sends it"),
+    ("asking", "Waiting for your input…"),
+    ("authorOutput", "Output"),
+    ("browserOutput", "Your run, {python} in the browser"),
+    ("check", "Check"),
+    ("checkFailed", "a check failed"),
+    ("checkTitle", "Run your code and the exercise's checks"),
+    ("controls", "Python block"),
+    ("done", "Done"),
+    ("edited", "edited"),
+    (
+        "editedTitle",
+        "Your edit, kept in this browser; Reset restores the original",
+    ),
+    (
+        "editor",
+        "Python code, editable; Ctrl+Enter runs it, Escape leaves the editor",
+    ),
+    ("exercisesSolved", "Exercises solved on this page: "),
+    ("hint", "Show a hint"),
+    ("input", "Input"),
+    ("inputHelp", "Lines for input(), one per line"),
+    ("linkCopied", "Link copied"),
+    ("linkShown", "The link is in the address bar"),
+    ("loadFailed", "Could not load Python: "),
+    ("loading", "Loading Python…"),
+    (
+        "noInput",
+        "input() needs more lines: type them in the Input box, one per line, and Run again",
+    ),
+    ("notYet", "✗ Not yet: "),
+    (
+        "originalOutput",
+        "Output of the original code, {python} at build",
+    ),
+    ("output", "Output, {python} at build"),
+    ("raised", "✗ Your code raised "),
+    ("replaying", "Running the earlier blocks of this session…"),
+    ("reset", "Reset"),
+    ("resetTitle", "Restore the original code and output"),
+    ("restart", "Restart"),
+    (
+        "restartTitle",
+        "A fresh interpreter for this session: its earlier blocks run again first",
+    ),
+    ("restarted", "Fresh session"),
+    ("run", "Run"),
+    ("running", "Running…"),
+    ("sessionFailed", "An earlier block of this session failed"),
+    ("share", "Copy link"),
+    (
+        "shareTitle",
+        "A link to this page with your code in this block",
+    ),
+    ("solved", "✓ Solved: every check passes."),
+    ("starting", "Starting Python…"),
+    ("stop", "Stop"),
+    ("stopped", "Stopped"),
+    ("stopping", "Stopping…"),
+    ("truncated", "Output limit reached"),
+    ("waiting", "Waiting…"),
+    ("warm", "Python is ready"),
+    ("warming", "Starting Python in the background…"),
+];
+
+/// The book's translations of the runner's labels (`[preprocessor.python.labels]`):
+/// camelCase names to text.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Labels(pub std::collections::BTreeMap<String, String>);
 
 impl Labels {
-    fn get(&self, name: &str, default: &str) -> String {
-        self.0
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| default.to_string())
+    fn get(&self, name: &str) -> String {
+        match self.0.get(name) {
+            Some(text) => text.clone(),
+            None => (RUNNER_LABELS.iter())
+                .find(|(n, _)| *n == name)
+                .map_or_else(String::new, |(_, text)| text.to_string()),
+        }
+    }
+
+    /// Every label, translated where the book translates it: what the page
+    /// data gives runner.js.
+    pub fn table(&self) -> std::collections::BTreeMap<&'static str, String> {
+        (RUNNER_LABELS.iter())
+            .map(|(name, _)| (*name, self.get(name)))
+            .collect()
     }
 
     /// The label over build-time output, naming the build's Python
     /// (`3.11.7` shows as `CPython 3.11`; `{python}` in a translation).
     pub fn output(&self, python: &str) -> String {
-        self.get("output", "Output, {python} at build")
+        self.get("output")
             .replace("{python}", &format!("CPython {}", minor_version(python)))
     }
 
     /// The label over an output the author wrote for a block the build did
     /// not run.
     pub fn author_output(&self) -> String {
-        self.get("authorOutput", "Output")
+        self.get("authorOutput")
     }
 
     /// The label over an author's stdin lines.
     pub fn input(&self) -> String {
-        self.get("input", "Input")
+        self.get("input")
     }
 }
 
@@ -54,20 +135,9 @@ pub fn minor_version(version: &str) -> &str {
     }
 }
 
-/// The names of the runner's labels, read from `runner.js` itself (every
-/// `L('name', 'default')` call, and `F('name', 'default {python}', v)` for
-/// labels that name a Python), so the config check never drifts from it.
+/// The names of the runner's labels.
 pub fn runner_label_names() -> Vec<&'static str> {
-    let mut names: Vec<&str> = RUNNER_JS
-        .split("L('")
-        .skip(1)
-        .chain(RUNNER_JS.split("F('").skip(1))
-        .filter_map(|rest| rest.split_once('\'').map(|(name, _)| name))
-        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric()))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names
+    RUNNER_LABELS.iter().map(|(name, _)| *name).collect()
 }
 
 /// `source` (JavaScript) made smaller for the bundle (every reader downloads
@@ -231,7 +301,7 @@ pub fn bundle(
         version: env!("CARGO_PKG_VERSION"),
         pyodide_url,
         output_limit,
-        labels,
+        labels: labels.table(),
         quiz_labels,
         figure_format,
         packages,
@@ -261,6 +331,53 @@ pub fn bundle(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runner_js_uses_exactly_the_labels_listed() {
+        let mut used: Vec<&str> = (RUNNER_JS.split("L('").skip(1))
+            .chain(RUNNER_JS.split("F('").skip(1))
+            .filter_map(|rest| rest.split_once('\'').map(|(name, _)| name))
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        assert_eq!(used, runner_label_names(), "runner.js and RUNNER_LABELS");
+        let mut sorted = runner_label_names();
+        sorted.sort_unstable();
+        assert_eq!(sorted, runner_label_names(), "RUNNER_LABELS is sorted");
+        let table = Labels(
+            [("run".to_string(), "Ausführen".to_string())]
+                .into_iter()
+                .collect(),
+        )
+        .table();
+        assert_eq!(table.len(), RUNNER_LABELS.len());
+        assert_eq!(
+            (table["run"].as_str(), table["stop"].as_str()),
+            ("Ausführen", "Stop")
+        );
+    }
+
+    #[test]
+    fn the_guide_lists_every_runner_label_with_its_english_text() {
+        let guide = include_str!("../../guide/src/labels.md");
+        let kebab = |name: &str| {
+            name.chars().fold(String::new(), |mut out, c| {
+                if c.is_ascii_uppercase() {
+                    out.push('-');
+                }
+                out.push(c.to_ascii_lowercase());
+                out
+            })
+        };
+        let missing: Vec<String> = (RUNNER_LABELS.iter())
+            .map(|(name, text)| format!("| `{}` | {}", kebab(name), text.trim_end()))
+            .filter(|row| !guide.contains(row.as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "rows missing from guide/src/labels.md: {missing:#?}"
+        );
+    }
 
     #[test]
     fn the_bundle_drops_comments_and_shrinks_indentation() {

@@ -24,8 +24,9 @@ pub struct Config<'a> {
     pub pyodide_url: &'a str,
     /// `output-limit` in bytes: runner.js sends it with every run.
     pub output_limit: usize,
-    /// The runner's labels that the book overrides (runner.js, `L`).
-    pub labels: &'a super::assets::Labels,
+    /// Every label of the runner, translated where the book translates it
+    /// (runner.js, `L`; `assets::RUNNER_LABELS`).
+    pub labels: std::collections::BTreeMap<&'static str, String>,
     /// Every text of the quiz widget (quiz.js, `L`).
     pub quiz_labels: &'a crate::quiz::Labels,
     /// `svg` or `png`: the format of figures in the browser (the worker's `fmt`).
