@@ -364,7 +364,7 @@ async function bookCache(indexURL, book) {
     const name = pre + btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))));
     const cache = await caches.open(name);
     const again = () => new Response(bytes, { headers: lock.headers });
-    await cache.put(lockURL, again());
+    if (!mine.includes(name)) await cache.put(lockURL, again());
     for (const k of mine) if (k !== name) caches.delete(k);
     self.fetch = async (req, init) => {
       const url = String(req.url || req);
