@@ -17,7 +17,13 @@ const cachesOf = () => (typeof caches === 'undefined' ? null : caches.keys().the
   ks.map(async (k) => [k, (await (await caches.open(k)).keys()).map((r) => r.url)]))));
 
 // The wasm's copy is written as it streams in, and may end a little after the Run.
-const stored = (page, url) => page.waitFor((u) => typeof caches === 'undefined' || caches.match(u).then((r) => !!r), url, 10000);
+// (Polled from here: waitFor would take the promise itself for a yes.)
+async function stored(page, url) {
+  for (const end = Date.now() + 30000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    if (await page.eval((u) => typeof caches === 'undefined' || caches.match(u).then((r) => !!r), url)) return;
+  }
+  throw new Error(`${url} not in the cache after 30 s`);
+}
 
 // Two copies of the book at /a/ and /b/ of one origin, each with its own pyodide/ folder.
 function twoBooks(root) {
@@ -48,7 +54,7 @@ for (const name of BROWSERS.filter((b) => [undefined, b].includes(process.env.MD
     const open = async (url) => {
       const page = await browser.newPage();
       await page.goto(url);
-      await page.waitFor(() => document.querySelector('.mdpy-toolbar') !== null, null, 10000);
+      await page.waitFor(() => document.querySelector('.mdpy-toolbar') !== null, null, 30000);
       return page;
     };
 
@@ -125,7 +131,7 @@ for (const name of BROWSERS.filter((b) => [undefined, b].includes(process.env.MD
           return;
         }
         // Each book fetched the wasm once; the third page (book a again) took it from its cache.
-        assert.deepEqual(wasm, [1, 1]);
+        assert.deepEqual(wasm, [1, 1], JSON.stringify(held.map(([k, urls]) => [k, urls.map((u) => u.split('/').pop())])));
       } finally {
         await two.close();
         fs.rmSync(dir, { recursive: true, force: true });
