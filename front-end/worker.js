@@ -367,11 +367,11 @@ async function bookCache(indexURL, book) {
     if (!mine.includes(name)) await cache.put(lockURL, again());
     for (const k of mine) if (k !== name) caches.delete(k);
     self.fetch = async (req, init) => {
-      const url = String(req.url || req);
+      const url = req instanceof Request ? req.url : String(req);
       const ours = url.startsWith(indexURL);
       if (url === lockURL) return again();
       const res = ours && (await cache.match(url).catch(() => 0));
-      if (res && navigator.userAgentData && /\.wasm$/.test(url)) {
+      if (res && 'userAgentData' in navigator && /\.wasm$/.test(url)) {
         // Chromium keeps a wasm's compiled code with its HTTP cache entry only: that entry if it
         // is this very response (WebKit would ask the network); another origin's (a CDN's) wasm
         // as before, through the HTTP cache, and this copy offline.
