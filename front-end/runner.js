@@ -142,6 +142,8 @@
     send({
       type: 'init',
       indexURL: pyodideURL(),
+      // The book's root: its Pyodide cache is its own (several books can share an origin).
+      book: abs('./'),
       noJspi: store('mdpy:no-jspi') === '1',
       interrupt: W.ia,
       askBuffer: W.ab,

@@ -12,6 +12,7 @@ const MDPY_RUNNER_PY = /* runner.py */ '';
  * @typedef {object} InitMessage
  * @property {'init'} type
  * @property {string} indexURL Pyodide's folder, absolute.
+ * @property {string} book The book's root URL, absolute: its Pyodide cache is named after it.
  * @property {boolean} noJspi Act as if the browser had no JSPI (`mdpy:no-jspi`, for tests).
  * @property {Int32Array | null} interrupt Pyodide's interrupt buffer, on a cross-origin isolated page.
  * @property {Int32Array | null} askBuffer Where input() waits for the reader's line, likewise.
@@ -198,6 +199,47 @@ async function mdpyBoot(opts) {
   };
 }
 
+// Pyodide's files from this book's Cache API cache, named after the book's root URL (two books
+// of one origin keep their own) and a hash of pyodide-lock.json, fetched afresh each time (the
+// cached one offline): a pyodide/ folder replaced by another release at the same URLs is never
+// served stale, and the book's older caches go. No Cache API (an insecure origin, some private
+// modes): the network, as before.
+async function bookCache(indexURL, book) {
+  const net = self.fetch.bind(self);
+  const lockURL = indexURL + 'pyodide-lock.json';
+  const pre = 'mdpy ' + book + ' ';
+  const head = (r, k) => r.headers.get(k);
+  try {
+    const mine = (await caches.keys()).filter((k) => k.startsWith(pre));
+    let lock = await net(lockURL, { cache: 'no-cache' }).catch(() => ({}));
+    for (const k of mine) if (!lock.ok) lock = await (await caches.open(k)).match(lockURL);
+    if (!lock.ok) return;
+    const bytes = await lock.arrayBuffer();
+    const name = pre + btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))));
+    const cache = await caches.open(name);
+    const again = () => new Response(bytes, { headers: lock.headers });
+    if (!mine.includes(name)) await cache.put(lockURL, again());
+    for (const k of mine) if (k !== name) caches.delete(k);
+    self.fetch = async (req, init) => {
+      const url = req instanceof Request ? req.url : String(req);
+      const ours = url.startsWith(indexURL);
+      if (url === lockURL) return again();
+      const res = ours && (await cache.match(url).catch(() => 0));
+      if (res && 'userAgentData' in navigator && /\.wasm$/.test(url)) {
+        // Chromium keeps a wasm's compiled code with its HTTP cache entry only: that entry if it
+        // is this very response (WebKit would ask the network); another origin's (a CDN's) wasm
+        // as before, through the HTTP cache, and this copy offline.
+        const mine = new URL(url).origin === location.origin;
+        const h = await net(url, mine ? { cache: 'only-if-cached', mode: 'same-origin' } : init).catch(() => 0);
+        if (h.ok && (!mine || ['date', 'etag', 'last-modified', 'content-length'].every((k) => head(h, k) === head(res, k)))) return h;
+      }
+      return res || net(req, init).then((r) => (r.ok && ours && cache.put(url, r.clone()).catch(() => {}), r));
+    };
+  } catch (e) {
+    // No Cache API here.
+  }
+}
+
 if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope) {
   let core = null;
   let ready = null;
@@ -209,7 +251,7 @@ if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScop
   self.onmessage = ({ data: m }) => {
     if (m.type === 'init') {
       ia = m.interrupt || null;
-      core = mdpyBoot({ indexURL: m.indexURL, noJspi: m.noJspi, interrupt: ia, post, packages: m.packages, figureFormat: m.figureFormat, askBuffer: m.askBuffer, ask: true });
+      core = bookCache(m.indexURL, m.book).then(() => mdpyBoot({ indexURL: m.indexURL, noJspi: m.noJspi, interrupt: ia, post, packages: m.packages, figureFormat: m.figureFormat, askBuffer: m.askBuffer, ask: true }));
       core.then(
         (c) => post({ type: 'ready', jspi: (ready = c).jspi, version: c.py.version, python: c.python }),
         (e) => post({ type: 'fatal', message: String((e && e.message) || e) }),
