@@ -9,10 +9,9 @@
 /**
  * window.MDPY_CONFIG, the bundle's prelude (page_data::Config); quiz.js reads `quizLabels`.
  * @typedef {object} MdpyConfig
- * @property {string} version The plugin's version.
  * @property {string} pyodideUrl Pyodide's folder, absolute or relative to the book's root.
  * @property {number} outputLimit Bytes of output a run may print.
- * @property {Record<string, string>} labels The runner's labels the book overrides.
+ * @property {Record<string, string>} labels Every label of the runner, translated where the book translates it (assets::RUNNER_LABELS).
  * @property {Record<string, string>} quizLabels The quiz widget's labels.
  * @property {string} figureFormat `svg` or `png`.
  * @property {string[]} packages book.toml's `packages`: names and wheel URLs.

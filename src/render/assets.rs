@@ -298,7 +298,6 @@ pub fn bundle(
     packages: &[String],
 ) -> (String, String) {
     let config = super::page_data::Config {
-        version: env!("CARGO_PKG_VERSION"),
         pyodide_url,
         output_limit,
         labels: labels.table(),

@@ -17,8 +17,6 @@ use serde::{Serialize, Serializer};
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Config<'a> {
-    /// The plugin's version (not read: for a person looking at the bundle).
-    pub version: &'a str,
     /// Where Pyodide is, absolute or relative to the book's root
     /// (`pyodide-url`): runner.js loads `pyodide.mjs` from it.
     pub pyodide_url: &'a str,

@@ -25,7 +25,7 @@ describe('runner on the page', () => {
     if (server) await server.close();
   });
 
-  test('the JavaScript and CSS the plugin adds: one file each per book, at most 19.5 KB gzipped', (t) => {
+  test('the JavaScript and CSS the plugin adds: one file each per book, at most 20 KB gzipped', (t) => {
     const pages = ['runner.html', 'asyncio.html', 'deeper/sessions.html', 'print.html'];
     const assets = pages.map((p) => {
       const html = fs.readFileSync(path.join(root, p), 'utf8');
@@ -40,15 +40,17 @@ describe('runner on the page', () => {
     const total = gz(js) + gz(css);
     const fe = (f) => fs.readFileSync(path.join(REPO, 'front-end', f), 'utf8');
     const runner = gz(JSON.stringify(workerSource()) + fe('runner.js')) + gz(fe('runner.css'));
-    const line = `bundle: ${kb(gz(js))} JS + ${kb(gz(css))} CSS = ${kb(total)} gzipped (limit 19.5 KB; `
+    const line = `bundle: ${kb(gz(js))} JS + ${kb(gz(css))} CSS = ${kb(total)} gzipped (limit 20 KB; `
       + `runner.js + worker.js + runner.py + runner.css as written: ${kb(runner)}; raw ${kb(js.length + css.length)})`;
     t.diagnostic(line);
     // 15 KB until issue 23 (the reader's side) added ~2.2 KB: input() that waits for the reader's
     // line, Restart, Copy link, edits kept by code hash with their mark, the eye button, labels
     // naming both Pythons, figures for dark themes. 19 KB since issues 22 and 24: the matrix's
     // version switcher (CSS only, 0.15 KB) and exercises' Check, verdicts and hints (0.8 KB).
-    // 19.5 KB since issue 23's cache of Pyodide's files, scoped to the book (worker.js's bookCache, 0.57 KB).
-    assert.ok(total <= 19.5 * 1024, line);
+    // 19.5 KB since issue 23's cache of Pyodide's files, scoped to the book (worker.js's bookCache, 0.57 KB);
+    // 20 KB since issue 21 moved the runner's 45 English labels out of runner.js into the page
+    // config's label table (one list, in Rust), which gzips a little worse.
+    assert.ok(total <= 20 * 1024, line);
   });
 
   test('print.html: every block, no duplicate ids, nothing runs, controls hidden in print', async () => {
