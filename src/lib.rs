@@ -274,7 +274,7 @@ pub(crate) fn interpreter_memos(config: &Config, cache_dir: &Path, root: &Path) 
 /// Where the facts of the interpreter `python` resolves to are remembered:
 /// the cache folder (one file per command) and the user's cache.
 pub(crate) fn interpreter_memos_for(python: &str, cache_dir: &Path, root: &Path) -> Vec<PathBuf> {
-    let name = if python == Config::default().python {
+    let name = if python == config::DEFAULT_PYTHON {
         "interpreter.json".to_string()
     } else {
         format!(
