@@ -138,7 +138,9 @@ pub const LANGS: [&str; 9] = [
 /// one of `LANGS`. A superset of what `scan` finds, at the cost of a substring
 /// search, so a warm build need not parse chapters it takes from the cache.
 pub fn may_have_python(text: &str) -> bool {
-    text.contains("{{#quiz") || has_fence_word(text, &LANGS)
+    // The fence walk first: it stops at the first Python block, where the
+    // search for a quiz directive would read the whole chapter.
+    has_fence_word(text, &LANGS) || text.contains("{{#quiz")
 }
 
 /// Whether `scan` could find a quiz in `text` (a superset, as above).
