@@ -141,15 +141,26 @@ pub struct Config {
     pub inline_output: bool,
 }
 
+/// The interpreter command when book.toml names none.
+pub const DEFAULT_PYTHON: &str = "python3";
+
+/// The default `jobs`: the cores this process may use. Asked once per
+/// process (on Linux it reads the cgroup's CPU quota: several files), as
+/// every read of the config starts from the defaults.
+fn default_jobs() -> usize {
+    static JOBS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *JOBS.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
-            python: "python3".into(),
+            python: DEFAULT_PYTHON.into(),
             timeout: 10.0,
             output_limit: 64 * 1024,
             on_mismatch: OnMismatch::Error,
             run: RunMode::All,
-            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            jobs: default_jobs(),
             cache: true,
             cache_dir: PathBuf::from(".mdbook-python"),
             assets_dir: None,

@@ -138,12 +138,16 @@ pub const LANGS: [&str; 9] = [
 /// one of `LANGS`. A superset of what `scan` finds, at the cost of a substring
 /// search, so a warm build need not parse chapters it takes from the cache.
 pub fn may_have_python(text: &str) -> bool {
-    text.contains("{{#quiz") || has_fence_word(text, &LANGS)
+    // The fence walk first: it stops at the first Python block, where the
+    // search for a quiz directive would read the whole chapter.
+    has_fence_word(text, &LANGS) || text.contains("{{#quiz")
 }
 
 /// Whether `scan` could find a quiz in `text` (a superset, as above).
 pub fn may_have_quiz(text: &str) -> bool {
-    text.contains("{{#quiz") || has_fence_word(text, &["quiz"])
+    // Both forms spell `quiz`: a chapter without the word (most of them) is
+    // answered by one fast search instead of a walk over its fences.
+    text.contains("quiz") && (text.contains("{{#quiz") || has_fence_word(text, &["quiz"]))
 }
 
 fn has_fence_word(text: &str, words: &[&str]) -> bool {

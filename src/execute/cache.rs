@@ -186,6 +186,7 @@ pub(crate) const OWNED: &[&str] = &[
     "interpreter.json", // interpreter facts (`interpreter`)
     "interpreter-*",    // those of other commands (`matrix` runtimes)
     "assets",           // the front-end bundle (`render::assets`), unless `assets-dir`
+    "assets.stamp",     // what the bundle was made from (`publish_assets`)
     "browser",          // browser parity: the Node driver, results and their generation (`browser`)
     "matplotlib",       // matplotlib's config folder for workers (`pool`)
     ".tmp*",            // a temporary file an interrupted write left

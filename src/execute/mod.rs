@@ -296,6 +296,37 @@ pub mod fs {
 
     /// Write `bytes` atomically unless the file already holds exactly them
     /// (so an unchanged build touches nothing).
+    /// A stamp's text: `key`, then each file's size and modification time;
+    /// `None` when one of them is missing.
+    fn stamp_text(key: &str, files: &[PathBuf]) -> Option<String> {
+        let mut text = format!("{key}\n");
+        for f in files {
+            let meta = std::fs::metadata(f).ok()?;
+            let mtime = meta
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?;
+            text.push_str(&format!("{} {}\n", meta.len(), mtime.as_nanos()));
+        }
+        Some(text)
+    }
+
+    /// Whether `files`, written from inputs whose hash is `key`, are still
+    /// as `write_stamp` left them (same size and modification time): then
+    /// they need not be made again. A missing stamp or file is a no.
+    pub fn stamp_holds(stamp: &Path, key: &str, files: &[PathBuf]) -> bool {
+        std::fs::read_to_string(stamp).is_ok_and(|t| Some(t) == stamp_text(key, files))
+    }
+
+    /// Remember that `files` were written from inputs whose hash is `key`
+    /// (best effort: without a stamp they are only made again).
+    pub fn write_stamp(stamp: &Path, key: &str, files: &[PathBuf]) {
+        if let Some(text) = stamp_text(key, files) {
+            let _ = super::cache::write_atomically(stamp, text.as_bytes());
+        }
+    }
+
     pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         if std::fs::read(path).is_ok_and(|old| old == bytes) {
             return Ok(false);

@@ -194,6 +194,15 @@ impl<'a> Run<'a> {
         let browser = execute::browser::generation(&self.cache_dir);
         let binary = execute::books::exe_stamp();
         let book_src = self.ctx.root.join(&self.ctx.config.book.src);
+        let keys = execute::chapters::ChapterKey {
+            binary: &binary,
+            config: &self.config,
+            target: self.target,
+            src: &self.src,
+            interpreter,
+            browser: &browser,
+        }
+        .shared();
         for ch in self.chapters.iter_mut() {
             let dir = book_src.join(Path::new(&ch.source).parent().unwrap_or(Path::new("")));
             let mut quiz_files = Vec::new();
@@ -205,18 +214,7 @@ impl<'a> Run<'a> {
                     self.report.inputs.push((path, hash));
                 }
             }
-            let key = execute::chapters::ChapterKey {
-                binary: &binary,
-                config: &self.config,
-                target: self.target,
-                src: &self.src,
-                interpreter,
-                browser: &browser,
-                source: &ch.source,
-                text: &ch.text,
-                quiz_files: &quiz_files,
-            }
-            .hash();
+            let key = keys.key(&ch.source, &ch.text, &quiz_files);
             ch.cached = cc.get(&key).cloned();
             ch.key = Some(key);
             if let Some(c) = &ch.cached {

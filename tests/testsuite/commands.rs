@@ -246,6 +246,43 @@ fn labels_translate_the_widgets() {
     );
 }
 
+/// A warm build does not make the front end again (its stamp holds), but a
+/// changed setting, or an asset file edited or deleted, does.
+#[test]
+fn the_front_end_is_made_again_when_a_setting_or_the_file_changed() {
+    let t = BookTest::with(
+        crate::harness::BOOK_TOML,
+        &[("a.md", "```python\nprint(1)\n```\n")],
+    );
+    let js = ".mdbook-python/assets/mdbook-python.js";
+    t.build().unwrap();
+    let fresh = t.read(js);
+    assert!(t.root().join(".mdbook-python/assets.stamp").is_file());
+    t.build().unwrap();
+    assert_eq!(t.read(js), fresh);
+    // A setting the bundle reads.
+    t.write(
+        "book.toml",
+        &crate::harness::BOOK_TOML.replace(
+            "jobs = 2",
+            "jobs = 2\n\n[preprocessor.python.labels]\nrun = \"Los\"",
+        ),
+    );
+    t.build().unwrap();
+    assert!(t.read(js).contains("\"run\":\"Los\""));
+    // The file itself: edited (another size), then deleted.
+    t.write(js, "edited");
+    t.build().unwrap();
+    assert!(t.read(js).contains("\"run\":\"Los\""));
+    std::fs::remove_file(t.root().join(js)).unwrap();
+    t.build().unwrap();
+    assert!(t.read(js).contains("\"run\":\"Los\""));
+    // Back to the first settings: the first bundle.
+    t.write("book.toml", crate::harness::BOOK_TOML);
+    t.build().unwrap();
+    assert_eq!(t.read(js), fresh);
+}
+
 /// A book whose pages would not load the front end: the build says so once,
 /// with the lines to write.
 #[test]
