@@ -277,7 +277,7 @@ fn preprocess() -> ExitCode {
     )>(&input);
     if let Some((answer, report)) = context
         .ok()
-        .and_then(|(ctx, _)| crate::replay(&ctx, input.as_bytes()))
+        .and_then(|(ctx, _)| crate::commands::replay(&ctx, input.as_bytes()))
     {
         print_report(&report);
         return answer_mdbook(&answer);
@@ -297,7 +297,7 @@ fn preprocess() -> ExitCode {
             Ok(b) => b,
             Err(e) => return fail(format!("cannot serialise the book: {e}")),
         };
-        crate::remember(&ctx, input.as_bytes(), &answer, &report);
+        crate::commands::remember(&ctx, input.as_bytes(), &answer, &report);
         answer
     };
     answer_mdbook(&answer)
