@@ -210,6 +210,29 @@ pub fn verify(file: &Path, ex: &Exercise, proofs: &[Vec<Outcome>]) -> Vec<Diagno
             .map(|outs| outs.iter().map(|o| o.output.as_str()).collect::<String>())
             .unwrap_or_default()
     };
+    // A proof counts only when the worker answered: a wrong answer must
+    // fail its checks, not the protocol.
+    let attempts = [&ex.solution, &ex.starter].into_iter().chain(&ex.wrongs);
+    for (attempt, outs) in attempts.zip(proofs) {
+        for o in outs {
+            if let Some(crate::execute::Failure::Worker(why)) = &o.failure {
+                errors.push(
+                    Diagnostic::error(
+                        file,
+                        attempt.line.saturating_sub(1),
+                        format!(
+                            "the proof of exercise `{}` could not be judged: {why}",
+                            ex.name
+                        ),
+                    )
+                    .with_help(
+                        "this is a fault of mdbook-python, not of the book: please report it",
+                    ),
+                );
+                return errors;
+            }
+        }
+    }
     if let Some(why) = proofs.first().and_then(|o| failed(o)) {
         errors.push(
             Diagnostic::error(file, ex.solution.line.saturating_sub(1), format!("the solution of exercise `{}` fails its checks: {why}", ex.name))

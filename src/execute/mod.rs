@@ -175,7 +175,8 @@ pub fn run(
             progress(job.programs.len());
             results[i] = Some(hit);
         } else {
-            tracing::debug!(key = &key[..16], "result cache miss");
+            let at = (job.programs.first()).map(|p| format!("{}:{}", p.file.display(), p.line));
+            tracing::debug!(key = &key[..16], at, "result cache miss");
             todo.push(i);
         }
         keys.push(key);

@@ -383,8 +383,10 @@ def _trim(tb):
     return tb
 
 
-def _record(exc, filename, first_line, limit):
-    """An exception's traceback text (worker frames removed) and record."""
+def _record(exc, filename, first_line, limit, lines):
+    """An exception's traceback text (worker frames removed) and record. Its
+    line is that of the deepest frame in this program's own `lines` lines
+    (an earlier program of the job, in the same file, may be deeper)."""
     import traceback
 
     tb = _trim(exc.__traceback__)
@@ -394,10 +396,10 @@ def _record(exc, filename, first_line, limit):
     line = None
     t = tb
     while t is not None:
-        if t.tb_frame.f_code.co_filename == filename:
+        if t.tb_frame.f_code.co_filename == filename and 0 <= t.tb_lineno - first_line < lines:
             line = t.tb_lineno - first_line + 1
         t = t.tb_next
-    if isinstance(exc, SyntaxError) and exc.filename == filename and exc.lineno:
+    if isinstance(exc, SyntaxError) and exc.filename == filename and exc.lineno and exc.lineno >= first_line:
         line = exc.lineno - first_line + 1
     try:
         message = str(exc)
@@ -413,6 +415,11 @@ def _record(exc, filename, first_line, limit):
     }
 
 
+def _lines(p):
+    """How many lines a program's code has."""
+    return p["code"].count("\n") + 1
+
+
 def _write_fd2(text, limit):
     """The worker's own text (a traceback, at most `limit` bytes), written
     even if the snippet closed or replaced sys.stderr."""
@@ -424,11 +431,11 @@ def _write_fd2(text, limit):
         pass
 
 
-def _report(exc, filename, first, limit):
+def _report(exc, filename, first, limit, lines):
     """Print a traceback as Python would and return its record."""
     _ctl["reporting"] = True
     _flush()
-    text, record = _record(exc, filename, first, limit)
+    text, record = _record(exc, filename, first, limit, lines)
     _tell({"t": "mark"})
     _write_fd2(text, limit)
     return record
@@ -444,11 +451,11 @@ def _run_code(ns, p):
         exec(code, ns)
     except SystemExit as e:
         if e.code not in (None, 0):
-            return _report(e, filename, first, p["limit"])
+            return _report(e, filename, first, p["limit"], _lines(p))
     except (_Timeout, _OutputLimit):
         raise
     except BaseException as e:
-        return _report(e, filename, first, p["limit"])
+        return _report(e, filename, first, p["limit"], _lines(p))
     return None
 
 
@@ -552,7 +559,7 @@ def _run_pycon(ns, p):
     try:
         runner.run(test, clear_globs=False)
     except KeyboardInterrupt as e:
-        return _report(e, p["file"], first, p["limit"])
+        return _report(e, p["file"], first, p["limit"], _lines(p))
     finally:
         warnings.showwarning = show
     return None
@@ -621,7 +628,7 @@ def _program(ns, p, last):
             except (_Timeout, _OutputLimit):
                 raise
             except Exception as e:
-                reply["exception"] = reply["exception"] or _report(e, filename, p["line"], p["limit"])
+                reply["exception"] = reply["exception"] or _report(e, filename, p["line"], p["limit"], _lines(p))
             if last:
                 # As at a script's end: non-daemon threads, then atexit. No
                 # timer signal during the joins (one can leave a thread that
@@ -638,7 +645,7 @@ def _program(ns, p, last):
         except _Timeout as e:
             signal.setitimer(signal.ITIMER_REAL, 0)
             reply["timed_out"] = True
-            reply["exception"] = _record(e, filename, p["line"], p["limit"])[1]
+            reply["exception"] = _record(e, filename, p["line"], p["limit"], _lines(p))[1]
         except _OutputLimit:
             pass
     finally:

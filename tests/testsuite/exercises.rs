@@ -102,3 +102,40 @@ fn other_renderers_get_readable_markdown() {
         "{md}"
     );
 }
+
+/// A starter whose function raises when the checks call it: the traceback's
+/// deepest frame is in the starter, lines above the checks. The worker once
+/// reported that line relative to the checks (a negative number), its reply
+/// did not parse, and the proof passed on a protocol error, uncached.
+#[test]
+fn an_attempt_that_raises_inside_its_own_function_is_judged_and_cached() {
+    let starter = "def double(x):\n    return x.double()\n";
+    let t = BookTest::chapter(&exercise(starter, CHECK, SOLUTION, WRONG));
+    let (report, _) = t.run("html", mdbook_python::Mode::Check);
+    let errors: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(errors, Vec::<String>::new());
+    assert_eq!(
+        report.stats.run,
+        3 * 2,
+        "solution, starter and wrong answer, each with the checks"
+    );
+    let (again, _) = t.run("html", mdbook_python::Mode::Check);
+    assert_eq!(
+        (again.stats.run, again.stats.cached),
+        (0, 6),
+        "every proof is cached"
+    );
+}
+
+/// The same in a session: the second block calls a function of the first
+/// that raises; the build shows the traceback and says nothing else.
+#[test]
+fn a_session_block_calling_a_raising_function_of_an_earlier_block_is_reported_as_raised() {
+    let t = BookTest::chapter(
+        "```python,session=s\ndef f():\n    raise ValueError(\"no\")\n```\n\n```python,session=s,raises=ValueError\nprint(\"before\")\nf()\n```\n",
+    );
+    let (report, texts) = t.run("html", mdbook_python::Mode::Build);
+    let errors: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(errors, Vec::<String>::new());
+    assert!(texts[0].contains("ValueError: no"), "{}", texts[0]);
+}
