@@ -905,10 +905,12 @@ def figures(cases, rss, quick):
             "machine says more about the other jobs than about the shape of the curve. The cold "
             "check includes writing one cache file per job, whose cost on this file system depends "
             "on what other processes deleted lately; `--no-cache` is the same work without it.")
-    worst = max((v[0] for v in rss.values()), default=None)
+    # Judged on the memory in use at once: with a fork per job, the sum of every child's own
+    # peak counts the template's shared pages once per job (20 GB for 2,000 jobs).
+    worst = max((v[1] for v in rss.values()), default=None)
     if worst is not None:
         ok = worst < TARGETS["rss_mb"]
-        targets.append(("4. peak RSS, plugin + workers (worst case)", f"{worst:.1f} MB", "",
+        targets.append(("4. peak RSS, plugin + workers at once (worst case)", f"{worst:.1f} MB", "",
                         f"< {TARGETS['rss_mb']:.0f} MB", verdict(ok)))
     b = rss.get("build-2000")
     if b:

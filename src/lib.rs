@@ -1,20 +1,18 @@
 //! mdbook-python: an mdBook preprocessor that runs every Python block of a
 //! book at build time, shows or verifies its output, and makes it runnable in
-//! the reader's browser. One build is a pipeline of five stages:
+//! the reader's browser. A build is one `Run` (module `pipeline`) that the
+//! stages fill in order: scan (each chapter's fenced blocks), plan (snippets,
+//! exercises, quizzes and their jobs), execute (outcomes, through the caches
+//! and a pool of warm CPython workers), the runtime matrix, browser parity,
+//! verify (verdicts and diagnostics). The commands consume the finished run:
+//! a build renders verdicts into edits of the Markdown (`commands`), `check`
+//! keeps the report, [`bless`] rewrites the author's files.
 //!
-//! 1. [`scan`]: each chapter's Markdown to fenced blocks with spans and lines;
-//! 2. [`plan`]: blocks to snippets (attributes, output/stdin blocks, hidden
-//!    lines, sessions) and jobs;
-//! 3. [`execute`]: jobs to outcomes, through the cache and a pool of warm
-//!    CPython workers (the only stage that does I/O);
-//! 4. [`verify`]: outcomes against expectations, to verdicts and diagnostics;
-//! 5. [`render`]: verdicts to edits of the original Markdown, spliced in one
-//!    pass.
-//!
-//! [`quiz`] parses, verifies and renders quizzes inside the same pipeline.
-//! `pipeline` drives the stages; `commands` and [`bless`] consume the run;
-//! [`cli`] adds `check`, `bless` and `clean`,
-//! and `build` and `serve` (mdBook's engine in-process, module `serve`).
+//! The public API is kept small on purpose: [`PythonPreprocessor`] (for
+//! `MDBook::with_preprocessor`), [`run`], [`Options`], [`Mode`], [`Shard`],
+//! [`Report`], [`cli`] (the binary), [`bless`], and what tests and tools read:
+//! [`config::KEYS`], [`plan::ATTRIBUTES`], [`quiz`] (the mdbook-quiz format),
+//! [`scan`]. Everything else is `pub(crate)`.
 //!
 //! Unix only: the worker pool needs process groups, `fork` and rlimits.
 
