@@ -47,7 +47,7 @@ pub fn edits(
     verdicts: &[Option<Verdict>],
     examples: &[Vec<crate::execute::Example>],
 ) -> (Vec<Vec<Edit>>, Vec<Diagnostic>) {
-    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let nl = crate::scan::newline(text);
     let lines = Lines::new(text);
     let (mut blocks, mut notes) = (Vec::new(), Vec::new());
     for (i, s) in plan.snippets.iter().enumerate() {
@@ -295,13 +295,7 @@ pub fn rewrites(
         .flat_map(|c| c.verdicts.iter().flatten())
         .flat_map(|v| v.diagnostics.iter().filter(|d| !d.is_error()))
         .collect();
-    let keep: Vec<bool> = (run.report.diagnostics.iter())
-        .map(|d| !settled.contains(&d))
-        .collect();
-    let mut keep = keep.into_iter();
-    run.report
-        .diagnostics
-        .retain(|_| keep.next().unwrap_or(true));
+    run.report.diagnostics.retain(|d| !settled.contains(&d));
     let mut rewrites = Vec::new();
     for ch in &run.chapters {
         let Some(p) = &ch.plan else { continue };

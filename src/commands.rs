@@ -103,7 +103,7 @@ fn render_chapters(run: &mut Run) -> HashMap<String, String> {
                     &key,
                     run.target,
                     &run.config.quiz_labels,
-                    ch.newline(),
+                    crate::scan::newline(&ch.text),
                 ));
             }
         }

@@ -68,6 +68,14 @@ pub struct Exercise {
 }
 
 impl Exercise {
+    /// The attempts a proof runs, in order: the solution, the starter, then
+    /// each wrong answer (`Origin::Exercise`'s attempt index).
+    pub fn attempts(&self) -> impl Iterator<Item = &Block> {
+        [&self.solution, &self.starter]
+            .into_iter()
+            .chain(&self.wrongs)
+    }
+
     /// The checks as one program (they run together, in order).
     pub fn check_code(&self) -> String {
         self.checks
@@ -156,8 +164,7 @@ pub fn assemble(
 /// namespace. `Origin::Exercise(index, k)`: k = 0 solution, 1 starter,
 /// 2.. the wrong answers.
 pub fn jobs(chapter: usize, index: usize, ex: &Exercise, file: &Path, limit: usize) -> Vec<Job> {
-    let attempts = [&ex.solution, &ex.starter].into_iter().chain(&ex.wrongs);
-    attempts
+    ex.attempts()
         .enumerate()
         .map(|(k, attempt)| {
             let program = |code: &str, line: usize, stdin: Option<String>| Program {
@@ -212,8 +219,7 @@ pub fn verify(file: &Path, ex: &Exercise, proofs: &[Vec<Outcome>]) -> Vec<Diagno
     };
     // A proof counts only when the worker answered: a wrong answer must
     // fail its checks, not the protocol.
-    let attempts = [&ex.solution, &ex.starter].into_iter().chain(&ex.wrongs);
-    for (attempt, outs) in attempts.zip(proofs) {
+    for (attempt, outs) in ex.attempts().zip(proofs) {
         for o in outs {
             if let Some(crate::execute::Failure::Worker(why)) = &o.failure {
                 errors.push(

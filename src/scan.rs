@@ -117,6 +117,12 @@ impl Lines {
 }
 
 /// The parser options mdBook 0.5 uses for chapters.
+/// The line ending a text uses, for lines the plugin writes into it: CRLF
+/// when it has any, else LF.
+pub(crate) fn newline(text: &str) -> &'static str {
+    if text.contains("\r\n") { "\r\n" } else { "\n" }
+}
+
 pub fn mdbook_options() -> Options {
     Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES

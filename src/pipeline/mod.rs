@@ -19,7 +19,7 @@ use crate::{exercise, read_config};
 use mdbook_preprocessor::PreprocessorContext;
 use mdbook_preprocessor::book::{Book, BookItem};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Run every stage over `book` for a command's `request`.
@@ -193,7 +193,9 @@ impl<'a> Run<'a> {
         let cc = execute::chapters::Chapters::open(&self.cache_dir);
         let browser = execute::browser::generation(&self.cache_dir);
         let binary = execute::books::exe_stamp();
-        let book_src = self.ctx.root.join(&self.ctx.config.book.src);
+        let dirs: Vec<PathBuf> = (self.chapters.iter())
+            .map(|c| self.chapter_dirs(&c.source).0)
+            .collect();
         let keys = execute::chapters::ChapterKey {
             binary: &binary,
             config: &self.config,
@@ -203,8 +205,7 @@ impl<'a> Run<'a> {
             browser: &browser,
         }
         .shared();
-        for ch in self.chapters.iter_mut() {
-            let dir = book_src.join(Path::new(&ch.source).parent().unwrap_or(Path::new("")));
+        for (ch, dir) in self.chapters.iter_mut().zip(dirs) {
             let mut quiz_files = Vec::new();
             if scan::may_have_quiz(&ch.text) {
                 for d in &ch.scan().quizzes {

@@ -115,15 +115,6 @@ impl Chapter {
         };
         self.scanned.as_ref().unwrap_or(&NOTHING)
     }
-
-    /// The line ending the chapter uses (for lines the plugin inserts).
-    pub fn newline(&self) -> &'static str {
-        if self.text.contains("\r\n") {
-            "\r\n"
-        } else {
-            "\n"
-        }
-    }
 }
 
 /// A whole run: the settings every stage reads, the chapters they fill,

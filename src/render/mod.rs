@@ -180,7 +180,7 @@ pub fn snippet_edits(
     verdicts: &[Option<Verdict>],
     cx: &Context,
 ) -> Vec<Edit> {
-    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let nl = crate::scan::newline(text);
     let mut edits = Vec::new();
     let mut entries = Vec::new();
     for (s, verdict) in plan.snippets.iter().zip(verdicts) {
